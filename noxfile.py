@@ -1,0 +1,36 @@
+"""Developer and CI entry points. `nox -s tests` is the one test command (README, .ci/run)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.sessions = ["tests"]
+
+PYTHON = "3.11"
+PACKAGES = ["-e", ".[gen,dev]", "-e", "./generated"]
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Lint, type-check, check generated code for drift, and run the test suite."""
+    session.install(*PACKAGES)
+    session.run("ruff", "check", "generator", "src", "tests", "noxfile.py")
+    session.run("ruff", "format", "--check", "generator", "src", "tests", "noxfile.py")
+    session.run("mypy")
+    session.run("truenas-mcp-gen", "check")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def generate(session: nox.Session) -> None:
+    """Regenerate `generated/` from the pinned recording."""
+    session.install(*PACKAGES)
+    session.run("truenas-mcp-gen", "generate", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def snapshots(session: nox.Session) -> None:
+    """Rewrite the per-tool snapshots after a deliberate change; review the diff before committing."""
+    session.install(*PACKAGES)
+    session.run("pytest", "tests/generator/test_tool_snapshots.py", "--snapshot-update", *session.posargs)

@@ -1,0 +1,295 @@
+"""Turn the middleware's schema flavour into standard JSON Schema 2020-12.
+
+``core.get_methods`` answers with two flavours (pydantic-generated and legacy ``middlewared.schema``), both
+decorated with non-standard keys. Each pass below is a small pure function over one schema node; the walker
+applies them bottom-up and records a ``Diagnostic`` for anything it does not understand, so one odd method
+never stops the other 770.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from truenas_mcp_gen.errors import Diagnostic, Severity
+
+Schema = dict[str, Any]
+Pass = Callable[[Schema], Schema]
+
+# Keywords the output may carry; anything else in the input is reported (and kept only if harmless).
+KNOWN_KEYWORDS = frozenset(
+    {
+        "$defs", "$ref", "additionalProperties", "allOf", "anyOf", "const", "default", "description",
+        "discriminator", "enum", "examples", "exclusiveMaximum", "exclusiveMinimum", "format", "items",
+        "maxItems", "maxLength", "maximum", "minItems", "minLength", "minimum", "multipleOf", "not", "oneOf",
+        "pattern", "prefixItems", "properties", "required", "title", "type", "uniqueItems",
+    }
+)  # fmt: skip
+# Decorations added by the middleware (``add_attrs`` in api/base/jsonschema.py, legacy ``to_json_schema``).
+LEGACY_KEYS = frozenset({"_name_", "_required_", "_attrs_order_", "nullable"})
+JSON_TYPES = frozenset({"array", "boolean", "integer", "null", "number", "object", "string"})
+# Keywords whose value must be a number or string; the legacy flavour writes ``null`` for "unset".
+_VALUED_KEYWORDS = (
+    "description", "title", "format", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+    "minLength", "maxLength", "minItems", "maxItems", "multipleOf",
+)  # fmt: skip
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SCHEMA_MAPS = ("properties", "$defs")
+_SCHEMA_SINGLES = ("items", "additionalProperties", "not")
+
+
+def drop_unset_keywords(node: Schema) -> Schema:
+    """Legacy schemas spell "no limit" as ``"maxItems": null``; 2020-12 requires a number, so drop them."""
+    return {k: v for k, v in node.items() if not (k in _VALUED_KEYWORDS and v is None)}
+
+
+def float_to_number(node: Schema) -> Schema:
+    """Legacy ``Float`` attributes declare ``"type": "float"``, which is not a JSON type."""
+    t = node.get("type")
+    if t == "float":
+        return {**node, "type": "number"}
+    if isinstance(t, list) and "float" in t:
+        return {**node, "type": ["number" if x == "float" else x for x in t]}
+    return node
+
+
+def nullable_to_type(node: Schema) -> Schema:
+    """``nullable`` is OpenAPI 3.0; in JSON Schema a null value must be allowed by ``type`` or ``anyOf``."""
+    if not node.get("nullable"):
+        return node
+    t = node.get("type")
+    if isinstance(t, str):
+        return {**node, "type": [t, "null"]} if t != "null" else node
+    if isinstance(t, list):
+        return node if "null" in t else {**node, "type": [*t, "null"]}
+    for key in ("anyOf", "oneOf"):
+        members = node.get(key)
+        if isinstance(members, list):
+            if any(m.get("type") == "null" for m in members if isinstance(m, dict)):
+                return node
+            return {**node, key: [*members, {"type": "null"}]}
+    return node  # no type constraint at all: null is already allowed
+
+
+def items_list_to_standard(node: Schema) -> Schema:
+    """Tuple-form ``items`` is not 2020-12.
+
+    The middleware wraps a single item schema into a one-element list (``add_attrs``) and legacy ``List``
+    writes ``[]`` for "any item", so those become ``items: X`` and no constraint. A longer list is a real
+    positional tuple and becomes ``prefixItems``.
+    """
+    items = node.get("items")
+    if not isinstance(items, list):
+        return node
+    out = {k: v for k, v in node.items() if k != "items"}
+    if len(items) == 1:
+        out["items"] = items[0]
+    elif len(items) > 1:
+        out["prefixItems"] = items
+    return out
+
+
+def required_from_flags(node: Schema) -> Schema:
+    """Fold each property's ``_required_`` flag into the parent's standard ``required`` list."""
+    props = node.get("properties")
+    if not isinstance(props, dict):
+        return node
+    flagged = [name for name, sub in props.items() if isinstance(sub, dict) and sub.get("_required_") is True]
+    existing = node.get("required") or []
+    required = [n for n in props if n in set(existing) | set(flagged)]
+    required += [n for n in existing if n not in props]  # keep what upstream declared, even if odd
+    out = {k: v for k, v in node.items() if k != "required"}
+    if required:
+        out["required"] = required
+    return out
+
+
+def order_properties(node: Schema) -> Schema:
+    """The recording is serialized with sorted keys; ``_attrs_order_`` keeps the declared field order."""
+    props = node.get("properties")
+    order = node.get("_attrs_order_")
+    if not isinstance(props, dict) or not isinstance(order, list):
+        return node
+    ordered = {name: props[name] for name in order if name in props}
+    ordered.update({name: sub for name, sub in props.items() if name not in ordered})
+    return {**node, "properties": ordered}
+
+
+def drop_legacy_keys(node: Schema) -> Schema:
+    """``_name_``/``_required_``/``_attrs_order_``/``nullable`` have been folded into standard keywords."""
+    return {k: v for k, v in node.items() if k not in LEGACY_KEYS}
+
+
+def drop_name_titles(node: Schema, name: str | None) -> Schema:
+    """Every property carries ``title`` = its own name: pure token cost for a model reading the schema."""
+    title = node.get("title")
+    if name is not None and isinstance(title, str) and title == name:
+        return {k: v for k, v in node.items() if k != "title"}
+    return node
+
+
+NODE_PASSES: tuple[Pass, ...] = (
+    drop_unset_keywords,
+    float_to_number,
+    nullable_to_type,
+    items_list_to_standard,
+    required_from_flags,
+    order_properties,
+)
+
+
+def _escape(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+class _Walker:
+    def __init__(self, method: str, diagnostics: list[Diagnostic] | None) -> None:
+        self.method = method
+        self.diagnostics = diagnostics
+
+    def report(self, pointer: str, message: str, severity: Severity = Severity.WARNING) -> None:
+        if self.diagnostics is not None:
+            self.diagnostics.append(Diagnostic(severity, self.method, pointer, message))
+
+    def walk(self, node: Any, pointer: str, name: str | None) -> Any:
+        if isinstance(node, bool):
+            return node
+        if not isinstance(node, dict):
+            self.report(pointer, f"schema is a {type(node).__name__}, not an object; replaced by {{}}")
+            return {}
+        own_name = node.get("_name_") if isinstance(node.get("_name_"), str) else None
+        for apply in NODE_PASSES:
+            node = apply(node)
+        node = drop_name_titles(node, name if name is not None else own_name)
+        node = drop_legacy_keys(node)
+        self.check(node, pointer)
+        return self.walk_children(node, pointer)
+
+    def walk_children(self, node: Schema, pointer: str) -> Schema:
+        out = dict(node)
+        for key in _SCHEMA_MAPS:
+            if isinstance(node.get(key), dict):
+                out[key] = {
+                    name: self.walk(
+                        sub, f"{pointer}/{key}/{_escape(name)}", name if key == "properties" else None
+                    )
+                    for name, sub in node[key].items()
+                }
+        for key in _SCHEMA_LISTS:
+            if isinstance(node.get(key), list):
+                out[key] = [self.walk(sub, f"{pointer}/{key}/{i}", None) for i, sub in enumerate(node[key])]
+        for key in _SCHEMA_SINGLES:
+            if isinstance(node.get(key), dict):
+                out[key] = self.walk(node[key], f"{pointer}/{key}", None)
+        return out
+
+    def check(self, node: Schema, pointer: str) -> None:
+        for key in node:
+            if key not in KNOWN_KEYWORDS:
+                self.report(pointer, f"unknown schema keyword {key!r}")
+        t = node.get("type")
+        types = t if isinstance(t, list) else [t] if t is not None else []
+        for item in types:
+            if item not in JSON_TYPES:
+                self.report(pointer, f"unknown type {item!r}")
+
+
+def hoist_discriminated_members(root: Schema, walker: _Walker) -> Schema:
+    """Give dangling ``discriminator.mapping`` targets a home.
+
+    Upstream inlined every ``$ref`` but kept mappings such as ``"cloudflare": "#/$defs/CloudFlareSchema"``,
+    which point nowhere. Each ``oneOf`` member is moved to the root ``$defs`` under the name its mapping
+    uses and referenced from the ``oneOf``, so the mapping resolves and typed unions keep their names.
+    """
+    defs: dict[str, Any] = dict(root.get("$defs", {}))
+
+    def visit(node: Any, pointer: str) -> Any:
+        if not isinstance(node, dict):
+            return node
+        node = dict(node)
+        for key in _SCHEMA_MAPS:
+            if isinstance(node.get(key), dict):
+                node[key] = {n: visit(sub, f"{pointer}/{key}/{_escape(n)}") for n, sub in node[key].items()}
+        for key in _SCHEMA_LISTS:
+            if isinstance(node.get(key), list):
+                node[key] = [visit(sub, f"{pointer}/{key}/{i}") for i, sub in enumerate(node[key])]
+        for key in _SCHEMA_SINGLES:
+            if isinstance(node.get(key), dict):
+                node[key] = visit(node[key], f"{pointer}/{key}")
+        disc = node.get("discriminator")
+        members = node.get("oneOf")
+        if not (
+            isinstance(disc, dict) and isinstance(disc.get("mapping"), dict) and isinstance(members, list)
+        ):
+            return node
+        if all(m == {} for m in members):
+            # Upstream lost the members while inlining (Secret-wrapped unions in query results): five
+            # empty alternatives make ``oneOf`` match nothing, so the union is reduced to "any value".
+            walker.report(pointer, "discriminated union with empty members collapsed", Severity.INFO)
+            return {k: v for k, v in node.items() if k not in ("oneOf", "discriminator")}
+        prop = disc.get("propertyName")
+        mapping = dict(disc["mapping"])
+        new_members = list(members)
+        for value, target in sorted(mapping.items()):
+            if not (isinstance(target, str) and target.startswith("#/$defs/")):
+                continue
+            index = _member_for(members, prop, value, target[len("#/$defs/") :])
+            if index is None:
+                walker.report(
+                    f"{pointer}/discriminator/mapping/{_escape(value)}",
+                    f"no oneOf member has {prop}={value!r}",
+                )
+                continue
+            def_name = _unique_def_name(defs, target[len("#/$defs/") :], members[index])
+            defs[def_name] = members[index]
+            new_members[index] = {"$ref": f"#/$defs/{def_name}"}
+            mapping[value] = f"#/$defs/{def_name}"
+        node["oneOf"] = new_members
+        node["discriminator"] = {**disc, "mapping": mapping}
+        return node
+
+    out = visit({k: v for k, v in root.items() if k != "$defs"}, "")
+    if defs:
+        out["$defs"] = {name: defs[name] for name in sorted(defs)}
+    return out
+
+
+def _member_for(members: list[Any], prop: Any, value: str, def_name: str) -> int | None:
+    """The member a mapping entry means: same title as the target definition, else the matching const.
+
+    Boolean discriminators are mapped by Python's ``str(bool)`` (``"True"``), hence the string comparison.
+    """
+    for i, member in enumerate(members):
+        if isinstance(member, dict) and member.get("title") == def_name:
+            return i
+    for i, member in enumerate(members):
+        sub = member.get("properties", {}).get(prop) if isinstance(member, dict) else None
+        if isinstance(sub, dict) and "const" in sub and str(sub["const"]) in (value, str(value)):
+            return i
+    return None
+
+
+def _unique_def_name(defs: dict[str, Any], wanted: str, schema: Any) -> str:
+    """Same name and same schema share a definition; a clash with a different schema gets a suffix."""
+    name, n = wanted, 2
+    while name in defs and _canonical(defs[name]) != _canonical(schema):
+        name, n = f"{wanted}{n}", n + 1
+    return name
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def normalize_schema(
+    schema: Any, *, method: str = "", pointer: str = "", diagnostics: list[Diagnostic] | None = None
+) -> Schema:
+    """Return a standard JSON Schema 2020-12 equivalent of one recorded schema.
+
+    The input is never modified; leaf values (defaults, enums) are shared with it, so treat the result as
+    read-only or copy it. A ``$defs`` section appears at the root only when discriminated unions needed one.
+    """
+    walker = _Walker(method, diagnostics)
+    node = walker.walk(schema, pointer, None)
+    return hoist_discriminated_members(node, walker) if isinstance(node, dict) else node

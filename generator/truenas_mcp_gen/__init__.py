@@ -5,3 +5,5 @@ schema flavour → JSON Schema 2020-12) → ``ir`` (frozen dataclasses) → ``na
 names) → ``overrides`` (validated policy/docs data merged onto the IR) → ``render`` + ``models`` (templates,
 datamodel-code-generator) → ``fmt`` (ruff) → ``check`` (regenerate and diff). ``pipeline.generate`` runs them.
 """
+
+__version__ = "0.1.0"

@@ -134,8 +134,8 @@ NODE_PASSES: tuple[Pass, ...] = (
     float_to_number,
     nullable_to_type,
     items_list_to_standard,
-    required_from_flags,
     order_properties,
+    required_from_flags,
 )
 
 

@@ -129,10 +129,12 @@ def locate_recording(explicit: Path | None = None, version: str = DEFAULT_VERSIO
     )
 
 
-def load_recording(path: Path, spec_dir: Path = PIN_DIR, *, pin_if_missing: bool = True) -> Recording:
-    """Load ``path`` and verify it against its pin; pin it on first use when allowed.
+def load_recording(path: Path, spec_dir: Path = PIN_DIR, *, pin_if_missing: bool | None = True) -> Recording:
+    """Load ``path`` and verify it against its pin.
 
-    Nothing is written unless the recording is valid: a pin must never describe a broken file.
+    Without a pin: ``pin_if_missing=True`` pins it (first use), ``False`` refuses it, ``None`` accepts it
+    unpinned (comparing two recordings must not pin either). Nothing is written unless the recording is
+    valid: a pin must never describe a broken file.
     """
     version = version_of(path)
     try:
@@ -148,11 +150,11 @@ def load_recording(path: Path, spec_dir: Path = PIN_DIR, *, pin_if_missing: bool
         )
     methods = parse_methods(path, raw)
     if pin is None:
+        if pin_if_missing is False:
+            raise GenerationError(f"{path}: no pin at {pin_path(spec_dir, version)}; run generate to pin it")
         pin = Pin(version=version, file=path.name, sha256=digest, size=len(raw), method_count=len(methods))
         if pin_if_missing:
             write_pin(spec_dir, pin)
-        else:
-            raise GenerationError(f"{path}: no pin at {pin_path(spec_dir, version)}")
     return Recording(path=path, pin=pin, methods=methods)
 
 

@@ -115,3 +115,7 @@ def _register_pull() -> None:
 
 
 _register_pull()
+
+
+if __name__ == "__main__":
+    main()

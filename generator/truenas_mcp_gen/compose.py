@@ -168,11 +168,8 @@ def description(method: Method, entry: MethodOverride | None, pipe: str | None) 
     )
 
 
-def build_tool(method: Method, overrides: Overrides, diagnostics: list[Diagnostic]) -> Tool | None:
+def build_tool(method: Method, overrides: Overrides, diagnostics: list[Diagnostic]) -> Tool:
     entry = overrides.for_method(method.name)
-    if entry is not None and entry.exclude:
-        diagnostics.append(Diagnostic(Severity.INFO, method.name, "", f"excluded: {entry.exclude}"))
-        return None
     where = overrides.sources.get(method.name, method.name)
     name = naming.check_tool_name(
         entry.name if entry and entry.name else naming.tool_name(method.name), where
@@ -233,6 +230,7 @@ def build_tool(method: Method, overrides: Overrides, diagnostics: list[Diagnosti
             toolsets=toolsets_for(method.name, method.namespace, overrides),
             filterable=method.filterable,
             no_auth=method.no_auth,
+            excluded=entry.exclude if entry else None,
         ),
         params=params,
         flatten=flatten,
@@ -245,7 +243,7 @@ def build_tool(method: Method, overrides: Overrides, diagnostics: list[Diagnosti
 def build_tools(
     methods: Sequence[Method], overrides: Overrides, diagnostics: list[Diagnostic]
 ) -> tuple[Tool, ...]:
-    tools = [t for t in (build_tool(m, overrides, diagnostics) for m in methods) if t is not None]
+    tools = [build_tool(m, overrides, diagnostics) for m in methods]
     seen: dict[str, str] = {}
     for tool in tools:
         if tool.name in seen:

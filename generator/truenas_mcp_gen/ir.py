@@ -73,6 +73,7 @@ class ToolPolicy:
     toolsets: tuple[str, ...]
     filterable: bool
     no_auth: bool
+    excluded: str | None = None
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ class MethodOverride(_Strict):
     open_world: bool | None = None
     hidden: Mapping[str, Any] = Field(default_factory=dict)
     toolsets: tuple[str, ...] = ()
+    # Generated (the package stays a complete image of the API) but never served; the reason is kept.
     exclude: str | None = None
 
     @field_validator("reason")

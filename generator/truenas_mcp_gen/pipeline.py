@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from truenas_mcp_gen import __version__, compose, fmt, render
+from truenas_mcp_gen import __version__, compose, fmt, models, openapi, render
 from truenas_mcp_gen.errors import Diagnostic, GenerationError, Severity
 from truenas_mcp_gen.ir import Method, Tool, build_methods
 from truenas_mcp_gen.overrides import load_overrides
@@ -120,22 +120,13 @@ def generate(config: GenerateConfig) -> GenerateResult:
             models.ModelInput(t.name, t.module, t.class_prefix, t.input_schema, t.output_schema)
             for t in surface.tools
         ]
-        model_diags = stages.run(
+        stages.run(
             "generate models",
             lambda: models.generate_models(
-                inputs, staging / render.PACKAGE / "models", header=render.header_hash(pin)
+                inputs, staging / render.PACKAGE / "models", header=render.header_hash(pin), diagnostics=diagnostics
             ),
         )
-        diagnostics += getattr(model_diags, "diagnostics", ())
-        document = openapi.build_openapi(
-            surface.tools,
-            title=f"TrueNAS {pin.version} MCP tools",
-            version=pin.version,
-            comment=render.header_text(pin),
-        )
-        (staging / render.PACKAGE / "openapi.json").write_text(
-            json.dumps(document, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
-        )
+        stages.run("emit openapi", lambda: _write_openapi(surface, staging))
         stages.run("format", lambda: fmt.format_tree(staging))
         if config.strict and any(d.severity >= Severity.WARNING for d in diagnostics):
             raise GenerationError(
@@ -145,6 +136,19 @@ def generate(config: GenerateConfig) -> GenerateResult:
         stages.run("write output", lambda: _replace_tree(staging, config.out))
     return GenerateResult(
         surface=surface, out=config.out, files=count, diagnostics=tuple(sorted(diagnostics))
+    )
+
+
+def _write_openapi(surface: Surface, staging: Path) -> None:
+    pin = surface.recording.pin
+    document = openapi.build_openapi(
+        [models.ModelInput(t.name, t.module, t.class_prefix, t.input_schema, t.output_schema) for t in surface.tools],
+        title=f"TrueNAS {pin.version} MCP tools",
+        version=pin.version,
+    )
+    document["info"]["x-generated"] = render.header_text(pin)
+    (staging / render.PACKAGE / "openapi.json").write_text(
+        json.dumps(document, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
     )
 
 

@@ -48,7 +48,8 @@ def clean(text: str | None) -> str:
 def summary(text: str) -> str:
     """First sentence (or line) of a description, for catalogues."""
     first = text.strip().split("\n\n", 1)[0].replace("\n", " ")
-    match = re.match(r"(.+?[.!?])(\s|$)", first)
+    # A sentence ends at punctuation followed by a capitalised word or the end; "e.g." does not end one.
+    match = re.match(r"(.+?[.!?])(?=\s+[A-Z`(\"]|\s*$)", first)
     return (match.group(1) if match else first).strip()
 
 

@@ -53,6 +53,7 @@ class Policy:
     toolsets: tuple[str, ...]
     filterable: bool
     no_auth: bool = False
+    excluded: str | None = None  # why the server never offers this tool, if it does not
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +66,7 @@ class Policy:
             "toolsets": list(self.toolsets),
             "filterable": self.filterable,
             "no_auth": self.no_auth,
+            "excluded": self.excluded,
         }
 
 

@@ -1,0 +1,95 @@
+"""The ``truenas-mcp`` command line: a thin layer over library calls."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from pathlib import Path
+
+import click
+
+from truenas_mcp import __version__
+
+
+@click.group()
+@click.version_option(__version__, prog_name="truenas-mcp")
+def main() -> None:
+    """TrueNAS SCALE API as MCP tools, and a simulator to try them against."""
+
+
+def _key_from_file(path: Path) -> str:
+    key = path.read_text(encoding="utf-8").strip()
+    ident, sep, secret = key.partition("-")
+    if not sep or not ident.isdigit() or not secret:
+        raise click.BadParameter(
+            f"{path}: expected one API key of the form <id>-<secret>", param_hint="--api-key-file"
+        )
+    return key
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=0, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port."
+)
+@click.option(
+    "--spec", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The methods recording."
+)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="State file: loaded at start if it exists (else the demo world), saved on exit.",
+)
+@click.option(
+    "--tls", nargs=2, type=click.Path(exists=True, dir_okay=False), metavar="CERT KEY", help="Serve wss://."
+)
+@click.option(
+    "--api-key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File holding the API key (<id>-<secret>) to install for truenas_admin.",
+)
+@click.option(
+    "--insecure-loopback", is_flag=True, help="Treat loopback clients as insecure (API keys get revoked)."
+)
+@click.option("--faults", "faults_json", help="Faults to inject, as JSON, e.g. '{\"delay_seconds\": 0.5}'.")
+def sim(
+    host: str,
+    port: int,
+    spec: Path | None,
+    state: Path | None,
+    tls: tuple[str, str] | None,
+    api_key_file: Path | None,
+    insecure_loopback: bool,
+    faults_json: str | None,
+) -> None:
+    """Run the TrueNAS 25.04.2 simulator; prints its URL and the admin credentials."""
+    from truenas_mcp.sim.faults import Faults
+    from truenas_mcp.sim.recording import RecordingNotFoundError
+    from truenas_mcp.sim.server import Simulator, run_until_stopped
+    from truenas_mcp.sim.state import World
+
+    try:
+        faults = Faults.from_dict(json.loads(faults_json)) if faults_json else Faults()
+    except (ValueError, TypeError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from exc
+    context = None
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            context.load_cert_chain(tls[0], tls[1])
+        except (ssl.SSLError, OSError) as exc:
+            raise click.BadParameter(f"cannot load certificate/key: {exc}", param_hint="--tls") from exc
+    world = World.load(state) if state is not None and state.exists() else World.demo()
+    key = _key_from_file(api_key_file) if api_key_file else None
+    try:
+        simulator = Simulator(
+            spec, world, insecure_loopback=insecure_loopback, faults=faults, admin_api_key=key
+        )
+    except RecordingNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    def announce(line: str) -> None:
+        click.echo(line)
+
+    asyncio.run(run_until_stopped(simulator, host, port, ssl=context, state_path=state, announce=announce))

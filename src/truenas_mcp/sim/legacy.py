@@ -1,0 +1,116 @@
+"""The legacy DDP-style ``/websocket`` endpoint (``apps/websocket_app.py``) older clients still speak.
+
+``connect`` → ``connected``; ``method`` → ``result`` (or ``error`` with the middleware's legacy error object);
+``sub`` → ``ready``/``nosub``; events as ``added|changed|removed`` messages. Invalid JSON closes the socket
+with 1007. There is no ``ping`` message handler (clients call ``core.ping``). The calls share the JSON-RPC
+endpoint's call path, so authentication, roles, validation and jobs behave the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import uuid
+from typing import Any
+
+from truenas_mcp import ejson
+from truenas_mcp.sim.errors import ENOMETHOD, CallError, ValidationErrors
+from truenas_mcp.sim.protocol import (
+    CONCURRENT_CALLS,
+    CloseConnectionError,
+    Connection,
+    MethodNotFoundError,
+    error_data,
+)
+
+
+def legacy_error(exc: BaseException) -> dict[str, Any]:
+    """``{"error": errno, "errname", "type": null|"VALIDATION", "reason", "trace", "extra"}``."""
+    data = error_data(exc)[2]
+    return {
+        "error": data["error"],
+        "errname": data["errname"],
+        "type": "VALIDATION" if isinstance(exc, ValidationErrors) else None,
+        "reason": data["reason"],
+        "trace": data["trace"],
+        "extra": data["extra"],
+    }
+
+
+class LegacyConnection(Connection):
+    """One ``/websocket`` session."""
+
+    def __init__(self, sim: Any, scope: dict[str, Any], send: Any) -> None:
+        super().__init__(sim, scope, send)
+        self.connected = False
+        self.features: list[str] = []
+        self._semaphore = asyncio.Semaphore(CONCURRENT_CALLS)
+
+    def deliver_event(self, collection: str, msg: str, id: Any, fields: dict[str, Any] | None) -> None:
+        frame: dict[str, Any] = {"msg": msg, "collection": collection, "id": id}
+        if fields is not None and msg != "removed":
+            frame["fields"] = fields
+        self.queue_frame(frame)
+
+    def deliver_unsubscribed(self, collection: str, error: dict[str, Any] | None) -> None:
+        frame: dict[str, Any] = {"msg": "nosub", "collection": collection}
+        if error is not None:
+            frame["error"] = error
+        self.queue_frame(frame)
+
+    def on_text(self, text: str) -> None:
+        try:
+            message = ejson.loads(text)
+        except ValueError as exc:
+            raise CloseConnectionError(1007, f"Invalid JSON: {exc}") from exc
+        if not isinstance(message, dict):
+            raise CloseConnectionError(1007, "Message must be a JSON object")
+        kind = message.get("msg")
+        if kind == "connect":
+            if message.get("version") != "1":
+                self.queue_frame({"msg": "failed", "version": "1"})
+                return
+            self.connected = True
+            self.features = [f for f in message.get("features") or [] if isinstance(f, str)]
+            self.queue_frame({"msg": "connected", "session": self.session.id})
+            return
+        if not self.connected:
+            self.queue_frame({"msg": "failed", "version": "1"})
+            return
+        if kind == "method":
+            params = message.get("params", [])
+            if not isinstance(params, list):
+                params = [params]
+            self.spawn(self._call(message.get("id"), str(message.get("method")), params))
+        elif kind == "sub":
+            self._sub(message.get("id"), message.get("name"))
+        elif kind == "unsub":
+            self.subscriptions.pop(str(message.get("id")), None)
+
+    def _sub(self, ident: Any, name: Any) -> None:
+        try:
+            if not isinstance(name, str):
+                raise CallError("name: subscription name must be a string", errno.EINVAL)
+            self.sim.core.authorize_subscription(self.session, name)
+        except CallError as exc:
+            self.queue_frame({"msg": "nosub", "id": ident, "error": legacy_error(exc)})
+            return
+        self.subscriptions[str(ident) if ident is not None else str(uuid.uuid4())] = name
+        self.queue_frame({"msg": "ready", "subs": [ident]})
+
+    async def _call(self, ident: Any, method: str, params: list[Any]) -> None:
+        try:
+            async with self._semaphore:
+                if self.sim.faults.delay_seconds:  # a slow method holds its slot, as a real one does
+                    await asyncio.sleep(self.sim.faults.delay_seconds)
+                result = await self.sim.execute(self, method, params)
+        except asyncio.CancelledError:
+            raise
+        except MethodNotFoundError:
+            error = CallError(f"Method {method!r} not found", ENOMETHOD)
+            answer: dict[str, Any] = {"id": ident, "msg": "result", "error": legacy_error(error)}
+        except Exception as exc:
+            answer = {"id": ident, "msg": "result", "error": legacy_error(exc)}
+        else:
+            answer = {"id": ident, "msg": "result", "result": result}
+        self.queue_frame(answer)

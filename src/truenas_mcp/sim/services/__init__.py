@@ -1,0 +1,26 @@
+"""Stateful implementations of TrueNAS methods, keyed by method name.
+
+Each module owns one area of the API and exports its own ``HANDLERS``; this package merges them into the
+single table the protocol layer dispatches on. A method missing here answers with a schema-generated value
+(``sim/fake.py``) instead.
+"""
+
+from __future__ import annotations
+
+from truenas_mcp.sim.api import Handler
+from truenas_mcp.sim.services import accounts, datasets, misc, pools, sharing, snapshots, system
+
+
+def _merge() -> dict[str, Handler]:
+    merged: dict[str, Handler] = {}
+    for module in (system, pools, datasets, snapshots, sharing, accounts, misc):
+        overlap = merged.keys() & module.HANDLERS.keys()
+        if overlap:
+            raise RuntimeError(f"{module.__name__} redefines handlers: {sorted(overlap)}")
+        merged.update(module.HANDLERS)
+    return merged
+
+
+HANDLERS: dict[str, Handler] = _merge()
+
+__all__ = ["HANDLERS"]

@@ -79,3 +79,22 @@ def loads(text: str | bytes) -> Any:
 
 def dumps(value: Any, **kwargs: Any) -> str:
     return json.dumps(to_ejson(value), **kwargs)
+
+
+def object_hook(obj: dict[str, Any]) -> Any:
+    """``json.loads(object_hook=...)`` hook decoding one ejson marker object."""
+    return _object_hook(obj)
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps(default=...)`` hook: the encoding of :func:`to_ejson` for the values JSON cannot carry.
+
+    Unlike ``to_ejson`` it does not rebuild the whole tree first, so encoding a plain request costs nothing
+    extra; ``json`` calls it only for the rare non-JSON value.
+    """
+    if isinstance(value, set | frozenset):
+        return {"$set": sorted(value, key=repr)}
+    encoded = to_ejson(value)
+    if encoded is value:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    return encoded

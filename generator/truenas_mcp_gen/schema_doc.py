@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from truenas_mcp_gen.errors import Diagnostic, GenerationError, Severity
 
 Schema = dict[str, Any]
+_QUOTED = re.compile(r"'([^']+)'")
 
 # Keywords whose value is a map of name -> subschema, a list of subschemas, or one subschema (2020-12).
 _SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
@@ -134,13 +136,20 @@ class ModuleSchema:
 
     def locate(self, message: str) -> Diagnostic:
         """A diagnostic for a datamodel-code-generator warning, attributed to the definition it names."""
-        for name in sorted(
-            self.owners, key=len, reverse=True
-        ):  # longest first: ``XArgsFoo`` before ``XArgs``
+        text = f"datamodel-code-generator: {message}"
+        # Longest name first, so ``XArgsFoo`` wins over ``XArgs``.
+        for name in sorted(self.owners, key=len, reverse=True):
             if name in message:
                 tool, pointer = self.owners[name]
-                return Diagnostic(Severity.WARNING, tool, pointer, f"datamodel-code-generator: {message}")
-        return Diagnostic(Severity.WARNING, self.module, "", f"datamodel-code-generator: {message}")
+                return Diagnostic(Severity.WARNING, tool, pointer, text)
+        # No definition named: the first definition holding a quoted value of the message (a format name...).
+        for token in _QUOTED.findall(message):
+            needle = json.dumps(token)
+            for name in sorted(self.owners):
+                if needle in json.dumps(self.document["$defs"].get(name)):
+                    tool, pointer = self.owners[name]
+                    return Diagnostic(Severity.WARNING, tool, pointer, text)
+        return Diagnostic(Severity.WARNING, self.module, "", text)
 
 
 def build_module_schema(tools: Sequence[tuple[str, str, Schema, Schema]], module: str = "") -> ModuleSchema:

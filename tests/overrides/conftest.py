@@ -1,0 +1,15 @@
+"""Fixtures for the overrides tests: the pinned recording, read once per session."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from truenas_mcp_gen.spec import locate_recording
+
+
+@pytest.fixture(scope="session")
+def recording_methods() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(locate_recording().read_bytes())
+    return data

@@ -34,3 +34,10 @@ def snapshots(session: nox.Session) -> None:
     """Rewrite the per-tool snapshots after a deliberate change; review the diff before committing."""
     session.install(*PACKAGES)
     session.run("pytest", "tests/generator/test_tool_snapshots.py", "--snapshot-update", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Measure speed, memory and context cost; writes docs/benchmarks.md and docs/benchmarks.json."""
+    session.install(*PACKAGES)
+    session.run("python", "-m", "benchmarks.run")

@@ -131,10 +131,10 @@ def input_schema(method: Method, hidden: Mapping[str, Any]) -> tuple[Schema, tup
         properties[prop] = _take_defs(param.schema, defs)
         if param.required:
             required.append(prop)
-    root: Schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    positional: Schema = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
-        root["required"] = required
-    return _with_defs(root, defs), tuple(params_list), False
+        positional["required"] = required
+    return _with_defs(positional, defs), tuple(params_list), False
 
 
 def output_schema(method: Method) -> Schema:
@@ -176,7 +176,7 @@ def build_tool(method: Method, overrides: Overrides, diagnostics: list[Diagnosti
     )
     hidden = dict(entry.hidden) if entry else {}
     schema_in, params, flatten = input_schema(method, hidden)
-    allowed = set(method.params[0].schema.get("properties", {})) if flatten else {p.property for p in params}
+    allowed = set(method.params[0].schema.get("properties", {})) if flatten else {p.argument for p in params}
     unknown_hidden = set(hidden) - allowed
     if unknown_hidden:
         raise GenerationError(f"{where}: hidden argument(s) {sorted(unknown_hidden)} are not parameters")
@@ -218,7 +218,7 @@ def build_tool(method: Method, overrides: Overrides, diagnostics: list[Diagnosti
             destructive=safety == "destructive",
             idempotent=idempotent,
             open_world=open_world,
-        ),  # fmt: skip
+        ),
         policy=ToolPolicy(
             safety=safety,
             safety_source=source,

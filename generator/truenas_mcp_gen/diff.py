@@ -52,7 +52,14 @@ class SurfaceDiff:
         }
 
 
-_JSON_TYPE = {str: "string", bool: "boolean", int: "integer", float: "number", type(None): "null", list: "array"}
+_JSON_TYPE = {
+    str: "string",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    type(None): "null",
+    list: "array",
+}
 
 
 def _types(schema: Mapping[str, Any]) -> set[str] | None:
@@ -88,7 +95,9 @@ def _compare_property(tool: str, path: str, old: Mapping[str, Any], new: Mapping
     old_enum, new_enum = old.get("enum"), new.get("enum")
     if isinstance(new_enum, list) and (old_enum is None or set(map(str, old_enum)) - set(map(str, new_enum))):
         lost = sorted(set(map(str, old_enum or [])) - set(map(str, new_enum)))
-        detail = f"{path}: enum values removed {lost}" if old_enum else f"{path}: now restricted to {new_enum}"
+        detail = (
+            f"{path}: enum values removed {lost}" if old_enum else f"{path}: now restricted to {new_enum}"
+        )
         changes.append(Change(tool, "enum-narrowed", detail, True))
     old_props, new_props = old.get("properties"), new.get("properties")
     if isinstance(old_props, dict) and isinstance(new_props, dict):

@@ -52,7 +52,7 @@ class Method:
 @dataclass(frozen=True)
 class ToolParam:
     wire_name: str
-    property: str | None
+    argument: str | None
     required: bool
     default: Any = NO_DEFAULT
 
@@ -121,6 +121,23 @@ def _effectively_required(raw: Any) -> bool:
     return bool(raw.get("_required_")) or ("default" not in raw and not _allows_null(raw))
 
 
+def partial_update(name: str, params: tuple[MethodParam, ...]) -> tuple[MethodParam, ...]:
+    """``*.update`` methods take partial objects: nothing in the update object is required.
+
+    Legacy ``Dict(..., update=True)`` schemas are recorded with the create-time ``_required_`` flags (e.g.
+    ``sharing.smb.update`` would demand ``name`` and ``path``), yet the middleware accepts any subset; the
+    pydantic-era update models already have no required fields, so the rule holds for both flavours.
+    """
+    if not name.endswith(".update"):
+        return params
+    return tuple(
+        MethodParam(p.wire_name, {k: v for k, v in p.schema.items() if k != "required"}, p.required)
+        if p.schema.get("type") == "object"
+        else p
+        for p in params
+    )
+
+
 def build_method(name: str, entry: Mapping[str, Any], diagnostics: list[Diagnostic]) -> Method:
     params = tuple(
         MethodParam(
@@ -136,7 +153,7 @@ def build_method(name: str, entry: Mapping[str, Any], diagnostics: list[Diagnost
         namespace=namespace_of(name),
         verb=name.rpartition(".")[2],
         description=entry["description"] or "",
-        params=params,
+        params=partial_update(name, params),
         returns=(
             normalize_schema(returns[0], method=name, pointer="/returns/0", diagnostics=diagnostics)
             if returns

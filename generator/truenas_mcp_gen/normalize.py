@@ -12,6 +12,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import jsonschema
+
 from truenas_mcp_gen.errors import Diagnostic, Severity
 
 Schema = dict[str, Any]
@@ -129,6 +131,21 @@ def drop_name_titles(node: Schema, name: str | None) -> Schema:
     return node
 
 
+def drop_invalid_default(node: Schema) -> Schema:
+    """Remove a ``default`` its own schema rejects (``{}`` for an object with required keys, ...).
+
+    The middleware never validates its defaults (25.04.2 records 333 such values); shown to a model they
+    contradict the schema next to them. Runs on the fully normalized node; a node holding a ``$ref`` keeps its
+    default, since it cannot be judged without the root.
+    """
+    if "default" not in node:
+        return node
+    bare = {k: v for k, v in node.items() if k != "default"}
+    if "$ref" in json.dumps(bare) or jsonschema.Draft202012Validator(bare).is_valid(node["default"]):
+        return node
+    return bare
+
+
 NODE_PASSES: tuple[Pass, ...] = (
     drop_unset_keywords,
     float_to_number,
@@ -164,7 +181,7 @@ class _Walker:
         node = drop_name_titles(node, name if name is not None else own_name)
         node = drop_legacy_keys(node)
         self.check(node, pointer)
-        return self.walk_children(node, pointer)
+        return drop_invalid_default(self.walk_children(node, pointer))
 
     def walk_children(self, node: Schema, pointer: str) -> Schema:
         out = dict(node)

@@ -123,7 +123,10 @@ def generate(config: GenerateConfig) -> GenerateResult:
         stages.run(
             "generate models",
             lambda: models.generate_models(
-                inputs, staging / render.PACKAGE / "models", header=render.header_hash(pin), diagnostics=diagnostics
+                inputs,
+                staging / render.PACKAGE / "models",
+                header=render.header_hash(pin),
+                diagnostics=diagnostics,
             ),
         )
         stages.run("emit openapi", lambda: _write_openapi(surface, staging))
@@ -139,10 +142,24 @@ def generate(config: GenerateConfig) -> GenerateResult:
     )
 
 
+@dataclass(frozen=True)
+class _Operation:
+    """What ``openapi.build_openapi`` reads of a tool."""
+
+    tool: str
+    title: str
+    description: str
+    input_schema: dict[str, object]
+    output_schema: dict[str, object]
+
+
 def _write_openapi(surface: Surface, staging: Path) -> None:
     pin = surface.recording.pin
     document = openapi.build_openapi(
-        [models.ModelInput(t.name, t.module, t.class_prefix, t.input_schema, t.output_schema) for t in surface.tools],
+        [
+            models.ModelInput(t.name, t.module, t.class_prefix, t.input_schema, t.output_schema)
+            for t in surface.tools
+        ],
         title=f"TrueNAS {pin.version} MCP tools",
         version=pin.version,
     )

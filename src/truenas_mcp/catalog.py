@@ -77,11 +77,11 @@ _NO_DEFAULT: Any = object()
 class Param:
     """One positional parameter on the wire and where its value comes from in the tool arguments.
 
-    ``property`` is ``None`` for a flattened tool: the whole argument object is this parameter.
+    ``argument`` is ``None`` for a flattened tool: the whole argument object is this parameter.
     """
 
     wire_name: str
-    property: str | None
+    argument: str | None
     required: bool
     default: Any = _NO_DEFAULT
 
@@ -159,11 +159,11 @@ class ToolSpec:
         values: list[Any] = []
         pending: list[Any] = []
         for param in self.params:
-            assert param.property is not None
-            if param.property in merged:
+            assert param.argument is not None
+            if param.argument in merged:
                 values += pending
                 pending = []
-                values.append(merged[param.property])
+                values.append(merged[param.argument])
             elif param.has_default:
                 pending.append(param.default)
             else:
@@ -222,7 +222,9 @@ def load_catalog(name: str | None = None) -> Catalog:
         )
     if name is None:
         if len(found) > 1:
-            raise CatalogNotFound(f"several tool catalogs are installed ({', '.join(sorted(found))}); pick one")
+            raise CatalogNotFound(
+                f"several tool catalogs are installed ({', '.join(sorted(found))}); pick one"
+            )
         (entry,) = found.values()
     elif name in found:
         entry = found[name]

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-
 from truenas_mcp_gen.pipeline import Surface, build_surface
 from truenas_mcp_gen.spec import locate_recording
 

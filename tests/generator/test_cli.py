@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from truenas_mcp_gen.cli import main
 
 from tests.generator.test_spec import ENTRY
-from truenas_mcp_gen.cli import main
 
 
 def test_generate_refuses_a_broken_recording_and_leaves_the_output_alone(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-
 from truenas_mcp_gen import text
 from truenas_mcp_gen.pipeline import Surface
 
@@ -35,7 +34,9 @@ def test_positional_parameters_become_named_properties_in_order(surface: Surface
 def test_query_tools_expose_filters_and_options_with_the_grammar(surface: Surface, name: str) -> None:
     query = tool(surface, name)
     assert list(query.input_schema["properties"])[:2] == ["filters", "options"]
-    assert "select" in json.dumps(query.input_schema["properties"]["options"]) or query.method == "core.get_jobs"
+    assert (
+        "select" in json.dumps(query.input_schema["properties"]["options"]) or query.method == "core.get_jobs"
+    )
     assert text.QUERY_GRAMMAR in query.description
     assert "page" in query.output_schema["properties"]
 
@@ -52,7 +53,9 @@ def test_job_tools_return_a_job_handle(surface: Surface) -> None:
     assert scrub.policy.job
     assert scrub.output_schema["required"] == ["job"]
     validator = jsonschema.Draft202012Validator(scrub.output_schema)
-    assert validator.is_valid({"job": {"id": 4, "state": "RUNNING", "progress": {"percent": 10, "description": "x"}}})
+    assert validator.is_valid(
+        {"job": {"id": 4, "state": "RUNNING", "progress": {"percent": 10, "description": "x"}}}
+    )
     assert validator.is_valid({"job": {"id": 4, "state": "SUCCESS"}, "result": None})
 
 
@@ -65,12 +68,12 @@ def test_annotations_follow_safety(surface: Surface) -> None:
 
 def test_call_shape_of_positional_and_flattened_tools(surface: Surface) -> None:
     delete = tool(surface, "pool_dataset_delete")
-    assert [(p.wire_name, p.property, p.required, p.has_default) for p in delete.params] == [
+    assert [(p.wire_name, p.argument, p.required, p.has_default) for p in delete.params] == [
         ("id", "id", True, False),
         ("dataset_delete", "dataset_delete", False, True),
     ]
     create = tool(surface, "user_create")
-    assert [(p.property, p.required) for p in create.params] == [(None, True)]
+    assert [(p.argument, p.required) for p in create.params] == [(None, True)]
 
 
 def test_descriptions_are_clean_of_rst_noise() -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-
-from tests.generator.test_spec import ENTRY
 from truenas_mcp_gen.cli import main
 from truenas_mcp_gen.diff import diff_surfaces, format_text
 from truenas_mcp_gen.pipeline import build_surface
+
+from tests.generator.test_spec import ENTRY
 
 
 def entry(accepts: list[Any], **extra: Any) -> dict[str, Any]:
@@ -91,6 +91,8 @@ def test_widening_is_not_breaking(tmp_path: Path) -> None:
     widened = copy.deepcopy(OLD)
     widened["thing.create"]["accepts"][0]["properties"]["name"]["type"] = ["string", "null"]
     widened["thing.create"]["accepts"][0]["properties"]["extra"] = {"_name_": "extra", "type": "string"}
-    result = CliRunner().invoke(main, ["diff", str(write(tmp_path / "a", "1.0", OLD)), str(write(tmp_path / "b", "1.1", widened))])
+    result = CliRunner().invoke(
+        main, ["diff", str(write(tmp_path / "a", "1.0", OLD)), str(write(tmp_path / "b", "1.1", widened))]
+    )
     assert result.exit_code == 0, result.output
     assert "type-widened" in result.output and "property-added" in result.output

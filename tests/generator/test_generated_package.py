@@ -10,10 +10,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
-from truenas_mcp.catalog import load_catalog
 from truenas_mcp_gen.check import compare
 from truenas_mcp_gen.pipeline import GenerateConfig, generate
+
+from truenas_mcp.catalog import load_catalog
 
 GENERATED = Path(__file__).resolve().parents[2] / "generated"
 
@@ -63,7 +63,12 @@ def test_every_input_and_output_schema_is_valid_json_schema_2020_12() -> None:
 def test_every_generated_file_carries_the_generated_header() -> None:
     missing = []
     for path in GENERATED.rglob("*"):
-        if not path.is_file() or "__pycache__" in path.parts or ".egg-info" in str(path) or path.name == "py.typed":
+        if (
+            not path.is_file()
+            or "__pycache__" in path.parts
+            or ".egg-info" in str(path)
+            or path.name == "py.typed"
+        ):
             continue
         content = path.read_text(encoding="utf-8")
         if path.suffix == ".json":
@@ -71,7 +76,9 @@ def test_every_generated_file_carries_the_generated_header() -> None:
             header = data.get("$comment") or data.get("info", {}).get("x-generated", "")
         else:
             header = content[:400]
-        if "Do not edit" not in header or "regenerate with `truenas-mcp-gen generate`" not in header.replace("\n# ", " "):
+        if "Do not edit" not in header or "regenerate with `truenas-mcp-gen generate`" not in header.replace(
+            "\n# ", " "
+        ):
             missing.append(str(path.relative_to(GENERATED)))
     assert missing == []
 

@@ -1,4 +1,4 @@
-"""Each normalizer pass on small hand-made schemas, then the whole recording against the 2020-12 metaschema."""
+"""Each normalizer pass on small hand-made schemas, then the whole recording against the 2020-12 schema."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-
 from truenas_mcp_gen import normalize
 from truenas_mcp_gen.errors import Diagnostic, Severity
 from truenas_mcp_gen.normalize import normalize_schema
@@ -43,7 +42,10 @@ def test_no_required_key_when_nothing_is_required() -> None:
     [
         ([{"type": "integer"}], {"items": {"type": "integer"}}),
         ([], {}),
-        ([{"type": "integer"}, {"type": "string"}], {"prefixItems": [{"type": "integer"}, {"type": "string"}]}),
+        (
+            [{"type": "integer"}, {"type": "string"}],
+            {"prefixItems": [{"type": "integer"}, {"type": "string"}]},
+        ),
     ],
     ids=["wrapped-single-schema", "empty-means-any", "tuple"],
 )
@@ -57,7 +59,10 @@ def test_list_form_items(items: list[Any], expected: dict[str, Any]) -> None:
     [
         ({"type": "string", "nullable": True}, {"type": ["string", "null"]}),
         ({"type": ["string", "null"], "nullable": True}, {"type": ["string", "null"]}),
-        ({"anyOf": [{"type": "integer"}], "nullable": True}, {"anyOf": [{"type": "integer"}, {"type": "null"}]}),
+        (
+            {"anyOf": [{"type": "integer"}], "nullable": True},
+            {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+        ),
         ({"type": "string", "nullable": False}, {"type": "string"}),
     ],
 )
@@ -71,7 +76,10 @@ def test_float_is_not_a_json_type() -> None:
 
 
 def test_unset_limits_written_as_null_are_dropped() -> None:
-    assert normalize_schema({"type": "array", "minItems": None, "maxItems": 3}) == {"type": "array", "maxItems": 3}
+    assert normalize_schema({"type": "array", "minItems": None, "maxItems": 3}) == {
+        "type": "array",
+        "maxItems": 3,
+    }
 
 
 def test_titles_that_repeat_the_property_name_are_dropped_but_real_titles_stay() -> None:
@@ -90,7 +98,10 @@ def test_dangling_discriminator_mapping_is_repaired_into_defs() -> None:
         "properties": {
             "attrs": {
                 "oneOf": [member_a, member_b],
-                "discriminator": {"propertyName": "kind", "mapping": {"a": "#/$defs/ASchema", "b": "#/$defs/BSchema"}},
+                "discriminator": {
+                    "propertyName": "kind",
+                    "mapping": {"a": "#/$defs/ASchema", "b": "#/$defs/BSchema"},
+                },
             }
         },
     }
@@ -108,7 +119,10 @@ def test_boolean_discriminators_are_matched_by_python_spelling() -> None:
         {"type": "object", "properties": {"gen": {"const": True}}},
         {"type": "object", "properties": {"gen": {"const": False}}},
     ]
-    schema = {"oneOf": members, "discriminator": {"propertyName": "gen", "mapping": {"True": "#/$defs/New", "False": "#/$defs/Old"}}}
+    schema = {
+        "oneOf": members,
+        "discriminator": {"propertyName": "gen", "mapping": {"True": "#/$defs/New", "False": "#/$defs/Old"}},
+    }
     out = normalize_schema(schema)
     assert out["oneOf"] == [{"$ref": "#/$defs/New"}, {"$ref": "#/$defs/Old"}]
 
@@ -131,11 +145,18 @@ def test_unknown_construct_is_a_warning_naming_method_and_pointer() -> None:
     assert {(d.method, d.pointer, d.severity) for d in diagnostics} == {
         ("thing.create", "/accepts/0/properties/x", Severity.WARNING)
     }
-    assert sorted(d.message for d in diagnostics) == ["unknown schema keyword 'frobnicate'", "unknown type 'widget'"]
+    assert sorted(d.message for d in diagnostics) == [
+        "unknown schema keyword 'frobnicate'",
+        "unknown type 'widget'",
+    ]
 
 
 def test_input_is_not_modified() -> None:
-    schema = {"type": "object", "_attrs_order_": ["a"], "properties": {"a": {"_required_": True, "items": [{}]}}}
+    schema = {
+        "type": "object",
+        "_attrs_order_": ["a"],
+        "properties": {"a": {"_required_": True, "items": [{}]}},
+    }
     before = repr(schema)
     normalize_schema(schema)
     assert repr(schema) == before
@@ -145,7 +166,10 @@ def test_every_recorded_schema_normalizes_to_valid_json_schema(recording_methods
     diagnostics: list[Diagnostic] = []
     invalid = []
     for name, entry in recording_methods.items():
-        for where, raw in [*(("accepts", a) for a in entry["accepts"]), *(("returns", r) for r in entry["returns"] or [])]:
+        for where, raw in [
+            *(("accepts", a) for a in entry["accepts"]),
+            *(("returns", r) for r in entry["returns"] or []),
+        ]:
             out = normalize_schema(raw, method=name, diagnostics=diagnostics)
             try:
                 jsonschema.Draft202012Validator.check_schema(out)
@@ -160,7 +184,9 @@ def _all_keys(node: Any) -> list[str]:
     if isinstance(node, dict):
         keys = [k for k in node if k != "properties"]
         for key, value in node.items():
-            keys += _all_keys(value) if key != "properties" else [k for v in value.values() for k in _all_keys(v)]
+            keys += (
+                _all_keys(value) if key != "properties" else [k for v in value.values() for k in _all_keys(v)]
+            )
         return keys
     if isinstance(node, list):
         return [k for v in node for k in _all_keys(v)]

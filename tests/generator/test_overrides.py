@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from truenas_mcp_gen.errors import GenerationError
 from truenas_mcp_gen.overrides import load_overrides, safety_for
 from truenas_mcp_gen.pipeline import DEFAULT_OVERRIDES, Surface

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from truenas_mcp_gen.errors import GenerationError
 from truenas_mcp_gen.spec import Pin, load_recording, read_pin, sha256_file, write_pin
 
 ENTRY: dict[str, Any] = {
     "accepts": [], "check_pipes": False, "cli_description": "", "description": "Ping.", "downloadable": False,
-    "examples": {}, "extra_methods": None, "filterable": False, "filterable_schema": None, "item_method": False,
+    "examples": {}, "extra_methods": None, "filterable": False, "filterable_schema": None,
+    "item_method": False,
     "job": False, "no_auth_required": False, "pass_application": False, "require_websocket": False,
     "returns": [{"type": "string"}], "roles": [], "uploadable": False,
 }  # fmt: skip
@@ -36,7 +36,9 @@ def test_first_use_pins_the_recording(tmp_path: Path) -> None:
 def test_a_recording_that_changed_under_its_pin_is_refused(tmp_path: Path) -> None:
     path = write_recording(tmp_path, "1.0", {"core.ping": ENTRY})
     write_pin(tmp_path, Pin("1.0", path.name, "0" * 64, 1, 1))
-    with pytest.raises(GenerationError, match=r"truenas-1\.0\.methods\.json: sha256 .* does not match its pin"):
+    with pytest.raises(
+        GenerationError, match=r"truenas-1\.0\.methods\.json: sha256 .* does not match its pin"
+    ):
         load_recording(path, tmp_path)
 
 

@@ -1,4 +1,4 @@
-"""One JSON snapshot per tool of the generated package: name, title, description, schemas, annotations, policy.
+"""One JSON snapshot per generated tool: name, title, description, schemas, annotations, policy.
 
 A tool without a snapshot fails. Updating snapshots is deliberate: `nox -s snapshots`, then review the diff.
 """

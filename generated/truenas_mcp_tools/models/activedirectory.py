@@ -123,7 +123,7 @@ class ActivedirectoryUpdateArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    domainname: str
+    domainname: str | MISSING = MISSING
     bindname: str | MISSING = MISSING
     bindpw: str | MISSING = MISSING
     verbose_logging: bool | MISSING = MISSING

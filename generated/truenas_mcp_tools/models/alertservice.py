@@ -190,10 +190,10 @@ class AlertserviceUpdateArgsAlertServiceUpdate(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: Annotated[str, Field(min_length=1)]
-    type: str
-    attributes: dict[str, Any]
-    level: str
+    name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    type: str | MISSING = MISSING
+    attributes: dict[str, Any] | MISSING = MISSING
+    level: str | MISSING = MISSING
     enabled: bool | MISSING = MISSING
 
 

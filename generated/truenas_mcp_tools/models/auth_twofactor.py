@@ -49,9 +49,9 @@ class AuthTwofactorUpdateArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    enabled: bool
-    services: AuthTwofactorUpdateArgsServices
-    window: int
+    enabled: bool | MISSING = MISSING
+    services: AuthTwofactorUpdateArgsServices | MISSING = MISSING
+    window: int | MISSING = MISSING
 
 
 class AuthTwofactorUpdateResultResultServices(TrueNASModel):

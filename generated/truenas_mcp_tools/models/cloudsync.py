@@ -669,10 +669,10 @@ class CloudsyncUpdateArgsCloudSyncUpdate(TrueNASModel):
         extra="forbid",
     )
     description: str | MISSING = MISSING
-    path: str
-    credentials: int
-    attributes: dict[str, Any]
-    schedule: CloudsyncUpdateArgsCloudSyncUpdateSchedule
+    path: str | MISSING = MISSING
+    credentials: int | MISSING = MISSING
+    attributes: dict[str, Any] | MISSING = MISSING
+    schedule: CloudsyncUpdateArgsCloudSyncUpdateSchedule | MISSING = MISSING
     pre_script: str | MISSING = MISSING
     post_script: str | MISSING = MISSING
     snapshot: bool | MISSING = MISSING
@@ -682,8 +682,8 @@ class CloudsyncUpdateArgsCloudSyncUpdate(TrueNASModel):
     enabled: bool | MISSING = MISSING
     bwlimit: list[CloudsyncUpdateArgsCloudSyncUpdateBwlimitItem] | MISSING = MISSING
     transfers: int | None | MISSING = MISSING
-    direction: Literal["PUSH", "PULL"]
-    transfer_mode: Literal["SYNC", "COPY", "MOVE"]
+    direction: Literal["PUSH", "PULL"] | MISSING = MISSING
+    transfer_mode: Literal["SYNC", "COPY", "MOVE"] | MISSING = MISSING
     encryption: bool | MISSING = MISSING
     filename_encryption: bool | MISSING = MISSING
     encryption_password: str | MISSING = MISSING

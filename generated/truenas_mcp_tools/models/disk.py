@@ -502,19 +502,21 @@ class DiskUpdateArgsDiskUpdate(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    number: int
-    lunid: str | None
-    description: str
-    hddstandby: Literal["ALWAYS ON", "5", "10", "20", "30", "60", "120", "180", "240", "300", "330"]
-    togglesmart: bool
-    advpowermgmt: Literal["DISABLED", "1", "64", "127", "128", "192", "254"]
-    smartoptions: str
-    critical: int | None
-    difference: int | None
-    informational: int | None
-    bus: str
-    enclosure: DiskUpdateArgsDiskUpdateEnclosure
-    pool: str | None
+    number: int | MISSING = MISSING
+    lunid: str | None | MISSING = MISSING
+    description: str | MISSING = MISSING
+    hddstandby: (
+        Literal["ALWAYS ON", "5", "10", "20", "30", "60", "120", "180", "240", "300", "330"] | MISSING
+    ) = MISSING
+    togglesmart: bool | MISSING = MISSING
+    advpowermgmt: Literal["DISABLED", "1", "64", "127", "128", "192", "254"] | MISSING = MISSING
+    smartoptions: str | MISSING = MISSING
+    critical: int | None | MISSING = MISSING
+    difference: int | None | MISSING = MISSING
+    informational: int | None | MISSING = MISSING
+    bus: str | MISSING = MISSING
+    enclosure: DiskUpdateArgsDiskUpdateEnclosure | MISSING = MISSING
+    pool: str | None | MISSING = MISSING
     passwd: str | MISSING = MISSING
     supports_smart: bool | None | MISSING = MISSING
 

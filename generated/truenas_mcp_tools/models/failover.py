@@ -249,9 +249,9 @@ class FailoverUpdateArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    disabled: bool
-    timeout: int
-    master: bool | None
+    disabled: bool | MISSING = MISSING
+    timeout: int | MISSING = MISSING
+    master: bool | None | MISSING = MISSING
 
 
 class FailoverUpdateResultResult(TrueNASModel):

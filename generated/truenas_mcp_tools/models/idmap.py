@@ -738,11 +738,11 @@ class IdmapUpdateArgsIdmapUpdate(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: str
+    name: str | MISSING = MISSING
     dns_domain_name: str | None | MISSING = MISSING
-    range_low: int
-    range_high: int
-    idmap_backend: Literal["AD", "AUTORID", "LDAP", "NSS", "RFC2307", "RID", "TDB"]
+    range_low: int | MISSING = MISSING
+    range_high: int | MISSING = MISSING
+    idmap_backend: Literal["AD", "AUTORID", "LDAP", "NSS", "RFC2307", "RID", "TDB"] | MISSING = MISSING
     certificate: int | None | MISSING = MISSING
     options: (
         IdmapUpdateArgsIdmapUpdateOptions

@@ -196,10 +196,10 @@ class JbofUpdateArgsJbofUpdate(TrueNASModel):
         extra="forbid",
     )
     description: str | MISSING = MISSING
-    mgmt_ip1: str
+    mgmt_ip1: str | MISSING = MISSING
     mgmt_ip2: str | MISSING = MISSING
-    mgmt_username: str
-    mgmt_password: str
+    mgmt_username: str | MISSING = MISSING
+    mgmt_password: str | MISSING = MISSING
 
 
 class JbofUpdateArgs(TrueNASModel):

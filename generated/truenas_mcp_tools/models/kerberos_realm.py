@@ -163,7 +163,7 @@ class KerberosRealmUpdateArgsKerberosRealmUpdate(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    realm: str
+    realm: str | MISSING = MISSING
     kdc: list[Any] | MISSING = MISSING
     admin_server: list[Any] | MISSING = MISSING
     kpasswd_server: list[Any] | MISSING = MISSING

@@ -82,13 +82,13 @@ class KmipUpdateArgs(TrueNASModel):
         extra="forbid",
     )
     enabled: bool | MISSING = MISSING
-    manage_sed_disks: bool
-    manage_zfs_keys: bool
-    certificate: int | None
-    certificate_authority: int | None
-    port: int
-    server: str | None
-    ssl_version: Literal["PROTOCOL_TLSv1", "PROTOCOL_TLSv1_1", "PROTOCOL_TLSv1_2"]
+    manage_sed_disks: bool | MISSING = MISSING
+    manage_zfs_keys: bool | MISSING = MISSING
+    certificate: int | None | MISSING = MISSING
+    certificate_authority: int | None | MISSING = MISSING
+    port: int | MISSING = MISSING
+    server: str | None | MISSING = MISSING
+    ssl_version: Literal["PROTOCOL_TLSv1", "PROTOCOL_TLSv1_1", "PROTOCOL_TLSv1_2"] | MISSING = MISSING
     force_clear: bool | MISSING = MISSING
     change_server: bool | MISSING = MISSING
     validate_: Annotated[bool | MISSING, Field(alias="validate")] = MISSING

@@ -145,14 +145,14 @@ class MailUpdateArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    fromemail: str
-    fromname: str
-    outgoingserver: str
-    port: int
-    security: Literal["PLAIN", "SSL", "TLS"]
-    smtp: bool
-    user: str | None
-    pass_: Annotated[str | None, Field(alias="pass")]
+    fromemail: str | MISSING = MISSING
+    fromname: str | MISSING = MISSING
+    outgoingserver: str | MISSING = MISSING
+    port: int | MISSING = MISSING
+    security: Literal["PLAIN", "SSL", "TLS"] | MISSING = MISSING
+    smtp: bool | MISSING = MISSING
+    user: str | None | MISSING = MISSING
+    pass_: Annotated[str | None | MISSING, Field(alias="pass")] = MISSING
     oauth: MailUpdateArgsOauth | MISSING = MISSING
 
 

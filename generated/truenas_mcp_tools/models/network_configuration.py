@@ -108,16 +108,16 @@ class NetworkConfigurationUpdateArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    hostname: str
+    hostname: str | MISSING = MISSING
     domain: str | MISSING = MISSING
-    ipv4gateway: str
-    ipv6gateway: str
-    nameserver1: str
-    nameserver2: str
-    nameserver3: str
-    httpproxy: str
-    hosts: list[str]
-    domains: list[str]
+    ipv4gateway: str | MISSING = MISSING
+    ipv6gateway: str | MISSING = MISSING
+    nameserver1: str | MISSING = MISSING
+    nameserver2: str | MISSING = MISSING
+    nameserver3: str | MISSING = MISSING
+    httpproxy: str | MISSING = MISSING
+    hosts: list[str] | MISSING = MISSING
+    domains: list[str] | MISSING = MISSING
     service_announcement: NetworkConfigurationUpdateArgsServiceAnnouncement | MISSING = MISSING
     activity: NetworkConfigurationUpdateArgsActivity | MISSING = MISSING
     hostname_b: str | None | MISSING = MISSING

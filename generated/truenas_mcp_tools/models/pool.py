@@ -943,7 +943,7 @@ class PoolUpdateArgsPoolUpdate(TrueNASModel):
     )
     dedup_table_quota: Literal["AUTO", "CUSTOM"] | None | MISSING = MISSING
     dedup_table_quota_value: int | None | MISSING = MISSING
-    topology: PoolUpdateArgsPoolUpdateTopology
+    topology: PoolUpdateArgsPoolUpdateTopology | MISSING = MISSING
     allow_duplicate_serials: bool | MISSING = MISSING
     autotrim: Literal["ON", "OFF"] | MISSING = MISSING
 

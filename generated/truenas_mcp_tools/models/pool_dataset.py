@@ -1703,14 +1703,14 @@ class PoolDatasetGetQuotaResult(TrueNASModel):
     result: Any
 
 
-class PoolDatasetInheritParentEncryptionPr1d4a88Args(TrueNASModel):
+class PoolDatasetInheritParentEncryptionArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     id: str
 
 
-class PoolDatasetInheritParentEncryptionPr1d4a88Result(TrueNASModel):
+class PoolDatasetInheritParentEncryptionResult(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )

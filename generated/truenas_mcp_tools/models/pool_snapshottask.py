@@ -98,14 +98,14 @@ class PoolSnapshottaskDeleteResult(TrueNASModel):
     result: Literal[True]
 
 
-class PoolSnapshottaskDeleteWillChangeRete106b3fArgs(TrueNASModel):
+class PoolSnapshottaskDeleteRetentionPreviewArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     id: int
 
 
-class PoolSnapshottaskDeleteWillChangeRete106b3fResult(TrueNASModel):
+class PoolSnapshottaskDeleteRetentionPreviewResult(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -381,7 +381,7 @@ class PoolSnapshottaskUpdateResult(TrueNASModel):
     result: PoolSnapshottaskUpdateResultResult
 
 
-class PoolSnapshottaskUpdateWillChangeRete8f7f63ArgsDataSchedule(TrueNASModel):
+class PoolSnapshottaskUpdateRetentionPreviewArgsDataSchedule(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -394,7 +394,7 @@ class PoolSnapshottaskUpdateWillChangeRete8f7f63ArgsDataSchedule(TrueNASModel):
     end: str | MISSING = MISSING
 
 
-class PoolSnapshottaskUpdateWillChangeRete8f7f63ArgsData(TrueNASModel):
+class PoolSnapshottaskUpdateRetentionPreviewArgsData(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -406,18 +406,18 @@ class PoolSnapshottaskUpdateWillChangeRete8f7f63ArgsData(TrueNASModel):
     exclude: list[str] | MISSING = MISSING
     naming_schema: str | MISSING = MISSING
     allow_empty: bool | MISSING = MISSING
-    schedule: PoolSnapshottaskUpdateWillChangeRete8f7f63ArgsDataSchedule | MISSING = MISSING
+    schedule: PoolSnapshottaskUpdateRetentionPreviewArgsDataSchedule | MISSING = MISSING
 
 
-class PoolSnapshottaskUpdateWillChangeRete8f7f63Args(TrueNASModel):
+class PoolSnapshottaskUpdateRetentionPreviewArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
     id: int
-    data: PoolSnapshottaskUpdateWillChangeRete8f7f63ArgsData
+    data: PoolSnapshottaskUpdateRetentionPreviewArgsData
 
 
-class PoolSnapshottaskUpdateWillChangeRete8f7f63Result(TrueNASModel):
+class PoolSnapshottaskUpdateRetentionPreviewResult(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )

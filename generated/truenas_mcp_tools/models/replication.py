@@ -491,9 +491,9 @@ class ReplicationUpdateArgsReplicationUpdate(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    name: str
-    direction: Literal["PUSH", "PULL"]
-    transport: Literal["SSH", "SSH+NETCAT", "LOCAL"]
+    name: str | MISSING = MISSING
+    direction: Literal["PUSH", "PULL"] | MISSING = MISSING
+    transport: Literal["SSH", "SSH+NETCAT", "LOCAL"] | MISSING = MISSING
     ssh_credentials: int | None | MISSING = MISSING
     netcat_active_side: Literal["LOCAL", "REMOTE"] | None | MISSING = MISSING
     netcat_active_side_listen_address: str | None | MISSING = MISSING
@@ -502,8 +502,8 @@ class ReplicationUpdateArgsReplicationUpdate(TrueNASModel):
     netcat_passive_side_connect_address: str | None | MISSING = MISSING
     sudo: bool | MISSING = MISSING
     source_datasets: list[str] | MISSING = MISSING
-    target_dataset: str
-    recursive: bool
+    target_dataset: str | MISSING = MISSING
+    recursive: bool | MISSING = MISSING
     exclude: list[str] | MISSING = MISSING
     properties: bool | MISSING = MISSING
     properties_exclude: list[str] | MISSING = MISSING
@@ -518,14 +518,14 @@ class ReplicationUpdateArgsReplicationUpdate(TrueNASModel):
     naming_schema: list[str] | MISSING = MISSING
     also_include_naming_schema: list[str] | MISSING = MISSING
     name_regex: str | None | MISSING = MISSING
-    auto: bool
+    auto: bool | MISSING = MISSING
     schedule: ReplicationUpdateArgsReplicationUpdateSchedule | MISSING = MISSING
     restrict_schedule: ReplicationUpdateArgsReplicationUpdateRestrictSchedule | MISSING = MISSING
     only_matching_schedule: bool | MISSING = MISSING
     allow_from_scratch: bool | MISSING = MISSING
     readonly: Literal["SET", "REQUIRE", "IGNORE"] | MISSING = MISSING
     hold_pending_snapshots: bool | MISSING = MISSING
-    retention_policy: Literal["SOURCE", "CUSTOM", "NONE"]
+    retention_policy: Literal["SOURCE", "CUSTOM", "NONE"] | MISSING = MISSING
     lifetime_value: int | None | MISSING = MISSING
     lifetime_unit: Literal["HOUR", "DAY", "WEEK", "MONTH", "YEAR"] | None | MISSING = MISSING
     lifetimes: list[ReplicationUpdateArgsReplicationUpdateLifetime] | MISSING = MISSING

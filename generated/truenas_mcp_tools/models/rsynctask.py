@@ -399,8 +399,8 @@ class RsynctaskUpdateArgsRsyncTaskUpdate(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    path: str
-    user: str
+    path: str | MISSING = MISSING
+    user: str | MISSING = MISSING
     mode: Literal["MODULE", "SSH"] | MISSING = MISSING
     remotehost: str | None | MISSING = MISSING
     remoteport: int | None | MISSING = MISSING

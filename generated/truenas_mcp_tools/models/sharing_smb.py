@@ -310,10 +310,10 @@ class SharingSmbUpdateArgsSharingsmbUpdate(TrueNASModel):
         ]
         | MISSING
     ) = MISSING
-    path: str
+    path: str | MISSING = MISSING
     path_suffix: str | MISSING = MISSING
     home: bool | MISSING = MISSING
-    name: str
+    name: str | MISSING = MISSING
     comment: str | MISSING = MISSING
     ro: bool | MISSING = MISSING
     browsable: bool | MISSING = MISSING

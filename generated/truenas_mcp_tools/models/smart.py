@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict
+from pydantic import MISSING, ConfigDict
 from truenas_mcp.models import TrueNASModel
 
 
@@ -39,11 +39,11 @@ class SmartUpdateArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    interval: int
-    powermode: Literal["NEVER", "SLEEP", "STANDBY", "IDLE"]
-    difference: int
-    informational: int
-    critical: int
+    interval: int | MISSING = MISSING
+    powermode: Literal["NEVER", "SLEEP", "STANDBY", "IDLE"] | MISSING = MISSING
+    difference: int | MISSING = MISSING
+    informational: int | MISSING = MISSING
+    critical: int | MISSING = MISSING
 
 
 class SmartUpdateResultResult(TrueNASModel):

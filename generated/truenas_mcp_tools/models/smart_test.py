@@ -433,7 +433,7 @@ class SmartTestUpdateArgsSmartTestUpdate(TrueNASModel):
     desc: str | MISSING = MISSING
     all_disks: bool | MISSING = MISSING
     disks: list[str] | MISSING = MISSING
-    type: Literal["LONG", "SHORT", "CONVEYANCE", "OFFLINE"]
+    type: Literal["LONG", "SHORT", "CONVEYANCE", "OFFLINE"] | MISSING = MISSING
 
 
 class SmartTestUpdateArgs(TrueNASModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict
+from pydantic import MISSING, ConfigDict
 from truenas_mcp.models import TrueNASModel
 
 
@@ -86,30 +86,35 @@ class SshUpdateArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    bindiface: list[str]
-    tcpport: int
-    password_login_groups: list[str]
-    passwordauth: bool
-    kerberosauth: bool
-    tcpfwd: bool
-    compression: bool
-    sftp_log_level: Literal["", "QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG", "DEBUG2", "DEBUG3"]
-    sftp_log_facility: Literal[
-        "",
-        "DAEMON",
-        "USER",
-        "AUTH",
-        "LOCAL0",
-        "LOCAL1",
-        "LOCAL2",
-        "LOCAL3",
-        "LOCAL4",
-        "LOCAL5",
-        "LOCAL6",
-        "LOCAL7",
-    ]
-    weak_ciphers: list[Literal["AES128-CBC", "NONE"]]
-    options: str
+    bindiface: list[str] | MISSING = MISSING
+    tcpport: int | MISSING = MISSING
+    password_login_groups: list[str] | MISSING = MISSING
+    passwordauth: bool | MISSING = MISSING
+    kerberosauth: bool | MISSING = MISSING
+    tcpfwd: bool | MISSING = MISSING
+    compression: bool | MISSING = MISSING
+    sftp_log_level: (
+        Literal["", "QUIET", "FATAL", "ERROR", "INFO", "VERBOSE", "DEBUG", "DEBUG2", "DEBUG3"] | MISSING
+    ) = MISSING
+    sftp_log_facility: (
+        Literal[
+            "",
+            "DAEMON",
+            "USER",
+            "AUTH",
+            "LOCAL0",
+            "LOCAL1",
+            "LOCAL2",
+            "LOCAL3",
+            "LOCAL4",
+            "LOCAL5",
+            "LOCAL6",
+            "LOCAL7",
+        ]
+        | MISSING
+    ) = MISSING
+    weak_ciphers: list[Literal["AES128-CBC", "NONE"]] | MISSING = MISSING
+    options: str | MISSING = MISSING
 
 
 class SshUpdateResultResult(TrueNASModel):

@@ -191,15 +191,15 @@ class SupportUpdateArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    enabled: bool | None
-    name: str
-    title: str
-    email: str
-    phone: str
-    secondary_name: str
-    secondary_title: str
-    secondary_email: str
-    secondary_phone: str
+    enabled: bool | None | MISSING = MISSING
+    name: str | MISSING = MISSING
+    title: str | MISSING = MISSING
+    email: str | MISSING = MISSING
+    phone: str | MISSING = MISSING
+    secondary_name: str | MISSING = MISSING
+    secondary_title: str | MISSING = MISSING
+    secondary_email: str | MISSING = MISSING
+    secondary_phone: str | MISSING = MISSING
 
 
 class SupportUpdateResultResult(TrueNASModel):

@@ -125,13 +125,13 @@ class SystemAdvancedSerialPortChoicesResult(TrueNASModel):
     result: dict[str, Any]
 
 
-class SystemAdvancedSyslogCertificateAuthor7b72acArgs(TrueNASModel):
+class SystemAdvancedSyslogCaChoicesArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
 
 
-class SystemAdvancedSyslogCertificateAuthor7b72acResult(TrueNASModel):
+class SystemAdvancedSyslogCaChoicesResult(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
@@ -155,34 +155,35 @@ class SystemAdvancedUpdateArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    advancedmode: bool
-    autotune: bool
-    kdump_enabled: bool
-    boot_scrub: int
-    consolemenu: bool
-    consolemsg: bool
-    debugkernel: bool
-    fqdn_syslog: bool
-    motd: str
-    login_banner: str
-    powerdaemon: bool
-    serialconsole: bool
-    serialport: str
-    serialspeed: Literal["9600", "19200", "38400", "57600", "115200"]
-    overprovision: int | None
-    traceback: bool
-    uploadcrash: bool
-    anonstats: bool
-    sed_user: Literal["USER", "MASTER"]
-    sysloglevel: Literal[
-        "F_EMERG", "F_ALERT", "F_CRIT", "F_ERR", "F_WARNING", "F_NOTICE", "F_INFO", "F_DEBUG"
-    ]
+    advancedmode: bool | MISSING = MISSING
+    autotune: bool | MISSING = MISSING
+    kdump_enabled: bool | MISSING = MISSING
+    boot_scrub: int | MISSING = MISSING
+    consolemenu: bool | MISSING = MISSING
+    consolemsg: bool | MISSING = MISSING
+    debugkernel: bool | MISSING = MISSING
+    fqdn_syslog: bool | MISSING = MISSING
+    motd: str | MISSING = MISSING
+    login_banner: str | MISSING = MISSING
+    powerdaemon: bool | MISSING = MISSING
+    serialconsole: bool | MISSING = MISSING
+    serialport: str | MISSING = MISSING
+    serialspeed: Literal["9600", "19200", "38400", "57600", "115200"] | MISSING = MISSING
+    overprovision: int | None | MISSING = MISSING
+    traceback: bool | MISSING = MISSING
+    uploadcrash: bool | MISSING = MISSING
+    anonstats: bool | MISSING = MISSING
+    sed_user: Literal["USER", "MASTER"] | MISSING = MISSING
+    sysloglevel: (
+        Literal["F_EMERG", "F_ALERT", "F_CRIT", "F_ERR", "F_WARNING", "F_NOTICE", "F_INFO", "F_DEBUG"]
+        | MISSING
+    ) = MISSING
     syslogserver: str | MISSING = MISSING
-    syslog_transport: Literal["UDP", "TCP", "TLS"]
-    syslog_tls_certificate: int | None
-    syslog_tls_certificate_authority: int | None
+    syslog_transport: Literal["UDP", "TCP", "TLS"] | MISSING = MISSING
+    syslog_tls_certificate: int | None | MISSING = MISSING
+    syslog_tls_certificate_authority: int | None | MISSING = MISSING
     syslog_audit: bool | MISSING = MISSING
-    kernel_extra_options: str
+    kernel_extra_options: str | MISSING = MISSING
     sed_passwd: str | MISSING = MISSING
 
 

@@ -278,20 +278,20 @@ class SystemGeneralUpdateArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    ui_httpsport: int
-    ui_httpsredirect: bool
-    ui_httpsprotocols: list[Literal["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]]
-    ui_port: int
-    ui_address: list[str]
-    ui_v6address: list[str]
-    ui_allowlist: list[str]
-    ui_consolemsg: bool
-    ui_x_frame_options: Literal["SAMEORIGIN", "DENY", "ALLOW_ALL"]
-    kbdmap: str
-    language: str
-    timezone: str
-    usage_collection: bool | None
-    ds_auth: bool
+    ui_httpsport: int | MISSING = MISSING
+    ui_httpsredirect: bool | MISSING = MISSING
+    ui_httpsprotocols: list[Literal["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]] | MISSING = MISSING
+    ui_port: int | MISSING = MISSING
+    ui_address: list[str] | MISSING = MISSING
+    ui_v6address: list[str] | MISSING = MISSING
+    ui_allowlist: list[str] | MISSING = MISSING
+    ui_consolemsg: bool | MISSING = MISSING
+    ui_x_frame_options: Literal["SAMEORIGIN", "DENY", "ALLOW_ALL"] | MISSING = MISSING
+    kbdmap: str | MISSING = MISSING
+    language: str | MISSING = MISSING
+    timezone: str | MISSING = MISSING
+    usage_collection: bool | None | MISSING = MISSING
+    ds_auth: bool | MISSING = MISSING
     ui_certificate: int | None | MISSING = MISSING
     rollback_timeout: int | None | MISSING = MISSING
     ui_restart_delay: int | None | MISSING = MISSING

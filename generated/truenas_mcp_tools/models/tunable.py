@@ -223,7 +223,7 @@ class TunableUpdateArgsTunableUpdate(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    value: str
+    value: str | MISSING = MISSING
     comment: str | MISSING = MISSING
     enabled: bool | MISSING = MISSING
     update_initramfs: bool | MISSING = MISSING

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict
+from pydantic import MISSING, ConfigDict
 from truenas_mcp.models import TrueNASModel
 
 
@@ -80,25 +80,25 @@ class UpsUpdateArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    powerdown: bool
-    rmonitor: bool
-    nocommwarntime: int | None
-    remoteport: int
-    shutdowntimer: int
-    hostsync: int
-    description: str
-    driver: str
-    extrausers: str
-    identifier: str
-    mode: Literal["MASTER", "SLAVE"]
-    monpwd: str
-    monuser: str
-    options: str
-    optionsupsd: str
-    port: str
-    remotehost: str
-    shutdown: Literal["LOWBATT", "BATT"]
-    shutdowncmd: str | None
+    powerdown: bool | MISSING = MISSING
+    rmonitor: bool | MISSING = MISSING
+    nocommwarntime: int | None | MISSING = MISSING
+    remoteport: int | MISSING = MISSING
+    shutdowntimer: int | MISSING = MISSING
+    hostsync: int | MISSING = MISSING
+    description: str | MISSING = MISSING
+    driver: str | MISSING = MISSING
+    extrausers: str | MISSING = MISSING
+    identifier: str | MISSING = MISSING
+    mode: Literal["MASTER", "SLAVE"] | MISSING = MISSING
+    monpwd: str | MISSING = MISSING
+    monuser: str | MISSING = MISSING
+    options: str | MISSING = MISSING
+    optionsupsd: str | MISSING = MISSING
+    port: str | MISSING = MISSING
+    remotehost: str | MISSING = MISSING
+    shutdown: Literal["LOWBATT", "BATT"] | MISSING = MISSING
+    shutdowncmd: str | None | MISSING = MISSING
 
 
 class UpsUpdateResultResult(TrueNASModel):

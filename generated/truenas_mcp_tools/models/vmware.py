@@ -219,11 +219,11 @@ class VmwareUpdateArgsVmwareUpdate(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    datastore: str
-    filesystem: str
-    hostname: str
-    password: str
-    username: str
+    datastore: str | MISSING = MISSING
+    filesystem: str | MISSING = MISSING
+    hostname: str | MISSING = MISSING
+    password: str | MISSING = MISSING
+    username: str | MISSING = MISSING
 
 
 class VmwareUpdateArgs(TrueNASModel):

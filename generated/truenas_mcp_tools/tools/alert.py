@@ -39,7 +39,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="uuid",
-                property="uuid",
+                argument="uuid",
                 required=True,
             ),
         ),
@@ -185,7 +185,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="uuid",
-                property="uuid",
+                argument="uuid",
                 required=True,
             ),
         ),

@@ -70,7 +70,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="data",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),

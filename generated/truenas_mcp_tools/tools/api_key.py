@@ -40,7 +40,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="api_key_create",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -79,7 +79,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -119,12 +119,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -199,13 +199,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -258,12 +258,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="api_key_update",
-                property="api_key_update",
+                argument="api_key_update",
                 required=True,
             ),
         ),

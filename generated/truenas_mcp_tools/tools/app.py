@@ -43,13 +43,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -243,7 +243,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
         ),
@@ -283,7 +283,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
         ),
@@ -323,12 +323,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={"alive_only": True},
             ),
@@ -364,7 +364,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
         ),
@@ -399,7 +399,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_create",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -412,7 +412,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="app_delete",
         method="app.delete",
         title="Delete an app",
-        description="Delete `app_name` app.\n\n`force_remove_ix_volumes` should be set when the ix-volumes were created by the system for apps which were\nmigrated from k8s to docker and the user wants to remove them. This is to prevent accidental deletion of\nthe original ix-volumes which were created in dragonfish and before for kubernetes based apps. When this\nis set, it will result in the deletion of ix-volumes from both docker based apps and k8s based apps and should\nbe carefully set.\n\n`force_remove_custom_app` should be set when the app being deleted is a custom app and the user wants to\nforcefully remove the app. A use-case for this attribute is that user had an invalid yaml in his custom\napp and there are no actual docker resources (network/containers/volumes) in place for the custom app, then\ndocker compose down will fail as the yaml itself is invalid. In this case this flag can be set to proceed\nwith the deletion of the custom app. However if this app had any docker resources in place, then this flag\nwill have no effect.\n\nRemoving the app removes its containers; `options.remove_ix_volumes` also destroys the app's ix-volume datasets\n(its data) and `remove_images` its images. Host-path data is left alone.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
+        description='Removes app `app_name` and its containers, e.g. `{"app_name": "plex", "options": {"remove_images": true}}`.\n`options.remove_ix_volumes: true` also destroys the app\'s ix-volume datasets, i.e. its data; host-path data is\nnever touched. `force_remove_ix_volumes` is only for apps migrated from Kubernetes, and\n`force_remove_custom_app` removes a custom app whose Compose file is broken. Returns true.\n\nRuns as a TrueNAS job: the call reports progress and returns the job\'s result, or a job handle to follow with the job tools if it takes longer than the server\'s wait bound.',
         annotations=Annotations(
             read_only=False,
             destructive=True,
@@ -434,12 +434,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "force_remove_custom_app": False,
@@ -485,12 +485,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -601,13 +601,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -661,7 +661,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
         ),
@@ -696,12 +696,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={"redeploy": True},
             ),
@@ -742,13 +742,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -797,7 +797,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
         ),
@@ -832,12 +832,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=True,
             ),
         ),
@@ -877,7 +877,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
         ),
@@ -919,12 +919,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
             Param(
                 wire_name="train",
-                property="train",
+                argument="train",
                 required=True,
             ),
         ),
@@ -959,7 +959,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
         ),
@@ -994,7 +994,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
         ),
@@ -1029,14 +1029,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
             Param(
                 wire_name="update",
-                property="update",
+                argument="update",
                 required=False,
-                default={"custom_compose_config": "{}", "custom_compose_config_string": "", "values": "{}"},
             ),
         ),
         flatten=False,
@@ -1070,14 +1069,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
-                default={"app_version": "latest", "snapshot_hostpaths": False, "values": "{}"},
             ),
         ),
         flatten=False,
@@ -1116,12 +1114,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={"app_version": "latest"},
             ),

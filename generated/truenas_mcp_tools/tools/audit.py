@@ -49,13 +49,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         title="Audit: download report",
         description="Download the audit report with the specified name from the server.\nNote that users will only be able to download reports that they personally\ngenerated.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.\n\nProduces a file download (TrueNAS output pipe).",
         annotations=Annotations(
-            read_only=False,
+            read_only=True,
             destructive=False,
-            idempotent=False,
+            idempotent=True,
             open_world=False,
         ),
         policy=Policy(
-            safety="write",
+            safety="read",
             confirm=False,
             roles=(
                 "READONLY_ADMIN",
@@ -73,9 +73,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="audit_download",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -113,7 +112,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="audit_export",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),
@@ -153,7 +152,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="audit_query",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),
@@ -189,7 +188,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="system_audit_update",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),

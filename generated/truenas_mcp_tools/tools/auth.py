@@ -36,7 +36,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="generate_single_use_password",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -71,25 +71,25 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="ttl",
-                property="ttl",
+                argument="ttl",
                 required=False,
                 default=600,
             ),
             Param(
                 wire_name="attrs",
-                property="attrs",
+                argument="attrs",
                 required=False,
                 default={},
             ),
             Param(
                 wire_name="match_origin",
-                property="match_origin",
+                argument="match_origin",
                 required=False,
                 default=True,
             ),
             Param(
                 wire_name="single_use",
-                property="single_use",
+                argument="single_use",
                 required=False,
                 default=False,
             ),
@@ -125,17 +125,17 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="username",
-                property="username",
+                argument="username",
                 required=True,
             ),
             Param(
                 wire_name="password",
-                property="password",
+                argument="password",
                 required=True,
             ),
             Param(
                 wire_name="otp_token",
-                property="otp_token",
+                argument="otp_token",
                 required=False,
                 default=None,
             ),
@@ -171,7 +171,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="login_data",
-                property="login_data",
+                argument="login_data",
                 required=True,
             ),
         ),
@@ -206,7 +206,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="login_data",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -241,7 +241,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="api_key",
-                property="api_key",
+                argument="api_key",
                 required=True,
             ),
         ),
@@ -276,7 +276,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="token",
-                property="token",
+                argument="token",
                 required=True,
             ),
         ),
@@ -406,13 +406,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -461,12 +461,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="key",
-                property="key",
+                argument="key",
                 required=True,
             ),
             Param(
                 wire_name="value",
-                property="value",
+                argument="value",
                 required=True,
             ),
         ),
@@ -530,7 +530,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),

@@ -70,9 +70,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="auth_twofactor_update",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,

@@ -36,12 +36,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="dev",
-                property="dev",
+                argument="dev",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -77,7 +77,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="dev",
-                property="dev",
+                argument="dev",
                 required=True,
             ),
         ),
@@ -176,12 +176,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="label",
-                property="label",
+                argument="label",
                 required=True,
             ),
             Param(
                 wire_name="dev",
-                property="dev",
+                argument="dev",
                 required=True,
             ),
         ),
@@ -245,7 +245,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="interval",
-                property="interval",
+                argument="interval",
                 required=True,
             ),
         ),

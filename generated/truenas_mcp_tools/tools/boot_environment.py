@@ -36,7 +36,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="boot_environment_activate",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -71,7 +71,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="boot_environment_clone",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -106,7 +106,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="boot_environment_destroy",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -141,7 +141,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="boot_environment_destroy",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -181,13 +181,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,

@@ -43,7 +43,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="catalog_apps_options",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -121,12 +121,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="app_name",
-                property="app_name",
+                argument="app_name",
                 required=True,
             ),
             Param(
                 wire_name="app_version_details",
-                property="app_version_details",
+                argument="app_version_details",
                 required=True,
             ),
         ),
@@ -232,7 +232,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="catalog_update",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),

@@ -106,9 +106,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="certificate_create",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -142,12 +141,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="force",
-                property="force",
+                argument="force",
                 required=False,
                 default=False,
             ),
@@ -260,12 +259,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="query-options-get_instance",
-                property="query_options_get_instance",
+                argument="query_options_get_instance",
                 required=False,
                 default={},
             ),
@@ -306,13 +305,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -348,12 +347,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="certificate_update",
-                property="certificate_update",
+                argument="certificate_update",
                 required=False,
                 default={},
             ),

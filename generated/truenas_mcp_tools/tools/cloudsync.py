@@ -36,7 +36,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -71,9 +71,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="cloud_sync_create",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -107,12 +106,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="credentials_id",
-                property="credentials_id",
+                argument="credentials_id",
                 required=True,
             ),
             Param(
                 wire_name="name",
-                property="name",
+                argument="name",
                 required=True,
             ),
         ),
@@ -147,7 +146,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -187,12 +186,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="query-options-get_instance",
-                property="query_options_get_instance",
+                argument="query_options_get_instance",
                 required=False,
                 default={},
             ),
@@ -228,7 +227,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="credentials_id",
-                property="credentials_id",
+                argument="credentials_id",
                 required=True,
             ),
         ),
@@ -263,9 +262,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="cloud_sync_ls",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -299,7 +297,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="onedrive_list_drives",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -373,13 +371,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -415,14 +413,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="cloud_sync_restore",
-                property="cloud_sync_restore",
+                argument="cloud_sync_restore",
                 required=False,
-                default={},
             ),
         ),
         flatten=False,
@@ -456,12 +453,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="cloud_sync_sync_options",
-                property="cloud_sync_sync_options",
+                argument="cloud_sync_sync_options",
                 required=False,
                 default={},
             ),
@@ -497,13 +494,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="cloud_sync_sync_onetime",
-                property="cloud_sync_sync_onetime",
+                argument="cloud_sync_sync_onetime",
                 required=False,
-                default={},
             ),
             Param(
                 wire_name="cloud_sync_sync_onetime_options",
-                property="cloud_sync_sync_onetime_options",
+                argument="cloud_sync_sync_onetime_options",
                 required=False,
                 default={},
             ),
@@ -539,14 +535,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="cloud_sync_update",
-                property="cloud_sync_update",
+                argument="cloud_sync_update",
                 required=False,
-                default={},
             ),
         ),
         flatten=False,

@@ -36,7 +36,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="options",
-                property=None,
+                argument=None,
                 required=False,
                 default={"reboot": True},
             ),
@@ -72,7 +72,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="options",
-                property=None,
+                argument=None,
                 required=False,
                 default={"pool_keys": False, "root_authorized_keys": False, "secretseed": False},
             ),

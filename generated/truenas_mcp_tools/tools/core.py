@@ -36,7 +36,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="options",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),
@@ -72,18 +72,18 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="method",
-                property="method",
+                argument="method",
                 required=True,
             ),
             Param(
                 wire_name="params",
-                property="params",
+                argument="params",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="description",
-                property="description",
+                argument="description",
                 required=False,
                 default=None,
             ),
@@ -119,7 +119,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="options",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),
@@ -155,23 +155,23 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="method",
-                property="method",
+                argument="method",
                 required=True,
             ),
             Param(
                 wire_name="args",
-                property="args",
+                argument="args",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="filename",
-                property="filename",
+                argument="filename",
                 required=True,
             ),
             Param(
                 wire_name="buffered",
-                property="buffered",
+                argument="buffered",
                 required=False,
                 default=False,
             ),
@@ -185,7 +185,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="core_get_jobs",
         method="core.get_jobs",
         title="List jobs",
-        description='Get information about long-running jobs.\nIf authenticated session does not have the FULL_ADMIN role, only\njobs owned by the current authenticated session will be returned.\n\n`result` key will have sensitive values redacted by default for external\nclients.\n\nRedaction behavior may be explicitly specfied via the `extra`\nquery-option `raw_result`. If `raw_result` is True then unredacted result\nis returned.\n\nLong-running operations (pool and dataset work, app installs, replication, updates ...) run as jobs. Rows have\n`id`, `method`, `arguments`, `state` (WAITING, RUNNING, SUCCESS, FAILED, ABORTED), `progress`\n(`percent`, `description`), `result`, `error`, `abortable`, `time_started` and `time_finished`. Sessions\nwithout FULL_ADMIN see only their own jobs. Example: `{"filters": [["state", "=", "RUNNING"]], "options":\n{"select": ["id", "method", "progress"]}}`, or `{"filters": [["id", "=", 42]], "options": {"get": true}}` to\nfollow one job.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        description='Long-running operations (pool and dataset work, app installs, replication, updates ...) run as jobs. Rows have\n`id`, `method`, `arguments`, `state` (WAITING, RUNNING, SUCCESS, FAILED, ABORTED), `progress` (`percent`,\n`description`), `result`, `error`, `abortable`, `time_started` and `time_finished`. Sessions without\nFULL_ADMIN see only their own jobs; secrets in results are redacted. Example: `{"filters": [["state", "=",\n"RUNNING"]], "options": {"select": ["id", "method", "progress"]}}`, or `{"filters": [["id", "=", 42]],\n"options": {"get": true}}` to follow one job.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -207,13 +207,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -249,7 +249,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -284,17 +284,17 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="filename",
-                property="filename",
+                argument="filename",
                 required=True,
             ),
             Param(
                 wire_name="buffered",
-                property="buffered",
+                argument="buffered",
                 required=False,
                 default=False,
             ),
@@ -330,7 +330,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -394,9 +394,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="options",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -430,17 +429,17 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="cols",
-                property="cols",
+                argument="cols",
                 required=True,
             ),
             Param(
                 wire_name="rows",
-                property="rows",
+                argument="rows",
                 required=True,
             ),
         ),
@@ -475,7 +474,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="options",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -510,7 +509,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="event",
-                property="event",
+                argument="event",
                 required=True,
             ),
         ),
@@ -545,7 +544,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id_",
-                property="id_",
+                argument="id_",
                 required=True,
             ),
         ),

@@ -39,7 +39,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="data",
-                property="data",
+                argument="data",
                 required=True,
             ),
         ),

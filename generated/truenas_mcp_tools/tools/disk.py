@@ -41,7 +41,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="disk_details_args",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),
@@ -82,12 +82,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="query-options-get_instance",
-                property="query_options_get_instance",
+                argument="query_options_get_instance",
                 required=False,
                 default={},
             ),
@@ -128,7 +128,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="join_partitions",
-                property="join_partitions",
+                argument="join_partitions",
                 required=False,
                 default=False,
             ),
@@ -169,13 +169,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -211,19 +211,19 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="disks",
-                property="disks",
+                argument="disks",
                 required=True,
                 default=[],
             ),
             Param(
                 wire_name="sync",
-                property="sync",
+                argument="sync",
                 required=False,
                 default=True,
             ),
             Param(
                 wire_name="raise_error",
-                property="raise_error",
+                argument="raise_error",
                 required=False,
                 default=False,
             ),
@@ -259,9 +259,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="disks_serials",
-                property="disks_serials",
+                argument="disks_serials",
                 required=False,
-                default=None,
             ),
         ),
         flatten=False,
@@ -295,7 +294,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="name",
-                property="name",
+                argument="name",
                 required=True,
             ),
         ),
@@ -335,12 +334,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="name",
-                property="name",
+                argument="name",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -381,13 +380,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="names",
-                property="names",
+                argument="names",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="days",
-                property="days",
+                argument="days",
                 required=False,
                 default=7,
             ),
@@ -428,7 +427,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="names",
-                property="names",
+                argument="names",
                 required=True,
             ),
         ),
@@ -468,13 +467,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="names",
-                property="names",
+                argument="names",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -510,14 +509,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="disk_update",
-                property="disk_update",
+                argument="disk_update",
                 required=False,
-                default={},
             ),
         ),
         flatten=False,
@@ -551,17 +549,17 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="dev",
-                property="dev",
+                argument="dev",
                 required=True,
             ),
             Param(
                 wire_name="mode",
-                property="mode",
+                argument="mode",
                 required=True,
             ),
             Param(
                 wire_name="synccache",
-                property="synccache",
+                argument="synccache",
                 required=False,
                 default=True,
             ),

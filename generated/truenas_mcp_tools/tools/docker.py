@@ -36,7 +36,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="backup_name",
-                property="backup_name",
+                argument="backup_name",
                 required=False,
                 default=None,
             ),
@@ -106,7 +106,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="backup_name",
-                property="backup_name",
+                argument="backup_name",
                 required=True,
             ),
         ),
@@ -209,7 +209,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="backup_name",
-                property="backup_name",
+                argument="backup_name",
                 required=True,
             ),
         ),
@@ -278,7 +278,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="docker_update",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),

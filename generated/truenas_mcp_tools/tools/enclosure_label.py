@@ -36,12 +36,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="label",
-                property="label",
+                argument="label",
                 required=True,
             ),
         ),

@@ -65,18 +65,18 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="method",
-                property="method",
+                argument="method",
                 required=True,
             ),
             Param(
                 wire_name="args",
-                property="args",
+                argument="args",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -146,12 +146,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="action",
-                property="action",
+                argument="action",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -444,7 +444,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="options",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),
@@ -480,7 +480,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="options",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),
@@ -516,9 +516,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="failover_update",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -552,7 +551,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="failover_upgrade",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),

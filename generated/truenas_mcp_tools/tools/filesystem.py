@@ -36,17 +36,17 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="username",
-                property="username",
+                argument="username",
                 required=True,
             ),
             Param(
                 wire_name="path",
-                property="path",
+                argument="path",
                 required=True,
             ),
             Param(
                 wire_name="permissions",
-                property="permissions",
+                argument="permissions",
                 required=False,
                 default={},
             ),
@@ -86,7 +86,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filesystem_chown",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -121,7 +121,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="path",
-                property="path",
+                argument="path",
                 required=True,
             ),
         ),
@@ -162,7 +162,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="path",
-                property="path",
+                argument="path",
                 required=True,
             ),
         ),
@@ -203,18 +203,18 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="path",
-                property="path",
+                argument="path",
                 required=True,
             ),
             Param(
                 wire_name="simplified",
-                property="simplified",
+                argument="simplified",
                 required=False,
                 default=True,
             ),
             Param(
                 wire_name="resolve_ids",
-                property="resolve_ids",
+                argument="resolve_ids",
                 required=False,
                 default=False,
             ),
@@ -256,18 +256,18 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="path",
-                property="path",
+                argument="path",
                 required=True,
             ),
             Param(
                 wire_name="query_filters",
-                property="query_filters",
+                argument="query_filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query_options",
-                property="query_options",
+                argument="query_options",
                 required=False,
                 default={
                     "count": False,
@@ -319,7 +319,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filesystem_mkdir",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -354,12 +354,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="path",
-                property="path",
+                argument="path",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={"append": False, "mode": None},
             ),
@@ -399,7 +399,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="set_zfs_file_attributes",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -438,7 +438,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filesystem_acl",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -477,7 +477,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filesystem_setperm",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -518,7 +518,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="path",
-                property="path",
+                argument="path",
                 required=True,
             ),
         ),
@@ -559,7 +559,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="path",
-                property="path",
+                argument="path",
                 required=True,
             ),
         ),

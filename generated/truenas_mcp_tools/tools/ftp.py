@@ -76,7 +76,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="ftp_update",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),

@@ -36,7 +36,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="group_create",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -71,12 +71,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={"delete_users": False},
             ),
@@ -117,7 +117,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="get_group_obj",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -157,12 +157,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -237,12 +237,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="gids",
-                property="gids",
+                argument="gids",
                 required=True,
             ),
             Param(
                 wire_name="exclude_user_ids",
-                property="exclude_user_ids",
+                argument="exclude_user_ids",
                 required=False,
                 default=[],
             ),
@@ -283,13 +283,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -338,12 +338,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="group_update",
-                property="group_update",
+                argument="group_update",
                 required=True,
             ),
         ),

@@ -41,7 +41,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=False,
                 default=None,
             ),
@@ -166,7 +166,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="options",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),
@@ -202,7 +202,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="options",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),
@@ -238,9 +238,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="interface_create",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -305,7 +304,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -345,12 +344,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="query-options-get_instance",
-                property="query_options_get_instance",
+                argument="query_options_get_instance",
                 required=False,
                 default={},
             ),
@@ -415,7 +414,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="ips",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),
@@ -490,7 +489,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=False,
                 default=None,
             ),
@@ -531,13 +530,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -602,7 +601,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="gw",
-                property="gw",
+                argument="gw",
                 required=True,
             ),
         ),
@@ -668,12 +667,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="interface_update",
-                property="interface_update",
+                argument="interface_update",
                 required=False,
                 default={},
             ),

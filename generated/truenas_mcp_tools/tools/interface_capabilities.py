@@ -41,7 +41,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="name",
-                property="name",
+                argument="name",
                 required=True,
             ),
         ),
@@ -78,9 +78,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="capabilities_set",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,

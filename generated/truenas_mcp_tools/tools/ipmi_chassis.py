@@ -36,7 +36,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="verb",
-                property="verb",
+                argument="verb",
                 required=False,
                 default="ON",
             ),

@@ -75,12 +75,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="query-options-get_instance",
-                property="query_options_get_instance",
+                argument="query_options_get_instance",
                 required=False,
                 default={},
             ),
@@ -121,7 +121,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="ipmi_lan_query",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),
@@ -157,12 +157,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="channel",
-                property="channel",
+                argument="channel",
                 required=True,
             ),
             Param(
                 wire_name="ipmi_update",
-                property="ipmi_update",
+                argument="ipmi_update",
                 required=False,
                 default={},
             ),

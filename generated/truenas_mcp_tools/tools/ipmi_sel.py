@@ -70,13 +70,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),

@@ -41,7 +41,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="iscsi_extent_create",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -81,18 +81,18 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="remove",
-                property="remove",
+                argument="remove",
                 required=False,
                 default=False,
             ),
             Param(
                 wire_name="force",
-                property="force",
+                argument="force",
                 required=False,
                 default=False,
             ),
@@ -175,12 +175,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -225,13 +225,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -285,12 +285,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="iscsi_extent_update",
-                property="iscsi_extent_update",
+                argument="iscsi_extent_update",
                 required=True,
             ),
         ),

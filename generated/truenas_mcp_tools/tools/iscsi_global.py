@@ -197,13 +197,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query_filters",
-                property="query_filters",
+                argument="query_filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query_options",
-                property="query_options",
+                argument="query_options",
                 required=False,
                 default={
                     "count": False,
@@ -257,7 +257,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="iscsi_update",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),

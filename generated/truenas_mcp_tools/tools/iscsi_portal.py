@@ -41,7 +41,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="iscsi_portal_create",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -81,7 +81,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -125,12 +125,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -213,13 +213,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -273,12 +273,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="iscsi_portal_update",
-                property="iscsi_portal_update",
+                argument="iscsi_portal_update",
                 required=True,
             ),
         ),

@@ -41,7 +41,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="iscsi_target_create",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -81,18 +81,18 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="force",
-                property="force",
+                argument="force",
                 required=False,
                 default=False,
             ),
             Param(
                 wire_name="delete_extents",
-                property="delete_extents",
+                argument="delete_extents",
                 required=False,
                 default=False,
             ),
@@ -137,12 +137,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -187,13 +187,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -247,12 +247,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="iscsi_target_update",
-                property="iscsi_target_update",
+                argument="iscsi_target_update",
                 required=True,
             ),
         ),
@@ -292,12 +292,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="name",
-                property="name",
+                argument="name",
                 required=True,
             ),
             Param(
                 wire_name="existing_id",
-                property="existing_id",
+                argument="existing_id",
                 required=False,
                 default=None,
             ),

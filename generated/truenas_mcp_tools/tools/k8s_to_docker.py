@@ -41,7 +41,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="kubernetes_pool",
-                property="kubernetes_pool",
+                argument="kubernetes_pool",
                 required=True,
             ),
         ),
@@ -76,12 +76,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="kubernetes_pool",
-                property="kubernetes_pool",
+                argument="kubernetes_pool",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={"backup_name": None},
             ),

@@ -70,7 +70,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="kerberos_settings_update",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),

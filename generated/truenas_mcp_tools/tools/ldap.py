@@ -138,7 +138,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="ldap_update",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),

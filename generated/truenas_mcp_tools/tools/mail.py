@@ -99,15 +99,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="mail_message",
-                property="mail_message",
+                argument="mail_message",
                 required=False,
-                default={},
             ),
             Param(
                 wire_name="mail_update",
-                property="mail_update",
+                argument="mail_update",
                 required=False,
-                default={},
             ),
         ),
         flatten=False,
@@ -141,9 +139,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="mail_update",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,

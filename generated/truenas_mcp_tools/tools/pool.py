@@ -23,7 +23,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=("POOL_WRITE",),
             job=True,
             pipe=None,
@@ -36,14 +36,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="oid",
-                property="oid",
+                argument="oid",
                 required=True,
             ),
             Param(
                 wire_name="pool_attach",
-                property="pool_attach",
+                argument="pool_attach",
                 required=False,
-                default={},
             ),
         ),
         flatten=False,
@@ -82,7 +81,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -94,17 +93,17 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_create",
         method="pool.create",
-        title="Pool: create",
-        description='Create a new ZFS Pool.\n\n`topology` is a object which requires at least one `data` entry.\nAll of `data` entries (vdevs) require to be of the same type.\n\n`deduplication` when set to ON or VERIFY makes sure that no block of data is duplicated in the pool. When\nVERIFY is specified, if two blocks have similar signatures, byte to byte comparison is performed to ensure that\nthe blocks are identical. This should be used in special circumstances as it carries a significant overhead.\n\n`encryption` when enabled will create an ZFS encrypted root dataset for `name` pool.\n\n`encryption_options` specifies configuration for encryption of root dataset for `name` pool.\n`encryption_options.passphrase` must be specified if encryption for root dataset is desired with a passphrase\nas a key.\nOtherwise a hex encoded key can be specified by providing `encryption_options.key`.\n`encryption_options.generate_key` when enabled automatically generates the key to be used\nfor dataset encryption.\n\nIt should be noted that keys are stored by the system for automatic locking/unlocking\non import/export of encrypted datasets. If that is not desired, dataset should be created\nwith a passphrase as a key.\n\nExample of `topology`:\n\n    {\n        "data": [\n            {"type": "RAIDZ1", "disks": ["da1", "da2", "da3"]}\n        ],\n        "cache": [\n            {"type": "STRIPE", "disks": ["da4"]}\n        ],\n        "log": [\n            {"type": "STRIPE", "disks": ["da5"]}\n        ],\n        "spares": ["da6"]\n    }\n\nRuns as a TrueNAS job: the call reports progress and returns the job\'s result, or a job handle to follow with the job tools if it takes longer than the server\'s wait bound.',
+        title="Create a storage pool",
+        description='Creates a ZFS pool from unused disks; every disk listed is wiped. `topology.data` holds one or more vdevs of\nthe same `type` (STRIPE, MIRROR, RAIDZ1/2/3, DRAID...); `cache`, `log`, `special`, `dedup` and `spares` are\noptional. Example: `{"name": "tank", "topology": {"data": [{"type": "RAIDZ1", "disks": ["sdb", "sdc", "sdd"]}],\n"spares": ["sde"]}}`. Find unused disks with `disk.details` (type UNUSED). `encryption: true` with\n`encryption_options` (`generate_key` or a `passphrase`) encrypts the root dataset; generated keys are stored\non the NAS, passphrases are not. Returns the new pool row.\n\nRuns as a TrueNAS job: the call reports progress and returns the job\'s result, or a job handle to follow with the job tools if it takes longer than the server\'s wait bound.',
         annotations=Annotations(
             read_only=False,
-            destructive=False,
+            destructive=True,
             idempotent=False,
             open_world=False,
         ),
         policy=Policy(
-            safety="write",
-            confirm=False,
+            safety="destructive",
+            confirm=True,
             roles=("POOL_WRITE",),
             job=True,
             pipe=None,
@@ -117,9 +116,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="pool_create",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -153,7 +151,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="pool_name",
-                property="pool_name",
+                argument="pool_name",
                 required=True,
             ),
         ),
@@ -169,12 +167,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         description="Prune DDT entries in pool `pool_name` based on the specified options.\n\n`percentage` is the percentage of DDT entries to prune.\n\n`days` is the number of days to prune DDT entries.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
         annotations=Annotations(
             read_only=False,
-            destructive=True,
+            destructive=False,
             idempotent=False,
             open_world=False,
         ),
         policy=Policy(
-            safety="destructive",
+            safety="write",
             confirm=True,
             roles=("POOL_WRITE",),
             job=True,
@@ -188,7 +186,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="options",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -223,14 +221,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
-                default={},
             ),
         ),
         flatten=False,
@@ -264,7 +261,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -276,8 +273,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_export",
         method="pool.export",
-        title="Pool: export",
-        description="Export pool of `id`.\n\n`cascade` will delete all attachments of the given pool (`pool.attachments`).\n`restart_services` will restart services that have open files on given pool.\n`destroy` will also PERMANENTLY destroy the pool/data.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
+        title="Export (disconnect) a pool",
+        description='Export pool of `id`.\n\n`cascade` will delete all attachments of the given pool (`pool.attachments`).\n`restart_services` will restart services that have open files on given pool.\n`destroy` will also PERMANENTLY destroy the pool/data.\n\nThe pool\'s shares, apps and VMs stop. With `options.destroy: true` the pool is DESTROYED and all its data lost;\nwith `options.cascade: true` the shares and tasks that use it are deleted as well. Example of a plain\ndisconnect: `{"id": 1, "options": {"cascade": false, "destroy": false}}`.\n\nRuns as a TrueNAS job: the call reports progress and returns the job\'s result, or a job handle to follow with the job tools if it takes longer than the server\'s wait bound.',
         annotations=Annotations(
             read_only=False,
             destructive=True,
@@ -299,12 +296,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -347,7 +344,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="types",
-                property="types",
+                argument="types",
                 required=False,
                 default=["FILESYSTEM", "VOLUME"],
             ),
@@ -388,7 +385,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=False,
                 default=None,
             ),
@@ -401,8 +398,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_get_instance",
         method="pool.get_instance",
-        title="Pool: get instance",
-        description="Returns instance matching `id`. If `id` is not found, Validation error is raised.\n\nPlease see `query` method documentation for `options`.",
+        title="Get one storage pool",
+        description='`id` is the pool\'s numeric id from `pool.query` (not its name), e.g. `{"id": 1}`. Returns the same row as `pool.query`.',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -429,12 +426,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="query-options-get_instance",
-                property="query_options_get_instance",
+                argument="query_options_get_instance",
                 required=False,
                 default={},
             ),
@@ -447,7 +444,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_import_find",
         method="pool.import_find",
-        title="Pool: import find",
+        title="Find pools available to import",
         description="Returns a job id which can be used to retrieve a list of pools available for\nimport with the following details as a result of the job:\nname, guid, status, hostname.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
         annotations=Annotations(
             read_only=True,
@@ -481,7 +478,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_import_pool",
         method="pool.import_pool",
-        title="Pool: import pool",
+        title="Import a pool",
         description="Import a pool found with `pool.import_find`.\n\nIf a `name` is specified the pool will be imported using that new name.\n\nIf `enable_attachments` is set to true, attachments that were disabled during pool export will be\nre-enabled.\n\nErrors:\n    ENOENT - Pool not found\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
         annotations=Annotations(
             read_only=False,
@@ -504,9 +501,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="pool_import",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -545,7 +541,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -580,14 +576,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
-                default={},
             ),
         ),
         flatten=False,
@@ -621,14 +616,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
-                default={},
             ),
         ),
         flatten=False,
@@ -667,7 +661,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -679,8 +673,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_query",
         method="pool.query",
-        title="Pool: query",
-        description='Pool: query\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        title="List storage pools",
+        description='Rows are the imported data pools: `id` (numeric, what the other pool tools take), `name`, `status` (ONLINE,\nDEGRADED, FAULTED ...), `healthy`, `warning`, `size`/`allocated`/`free` in bytes, `fragmentation`, `scan`\n(last or running scrub/resilver with its state and errors) and `topology` (vdevs and their disks).\nPitfall: the boot pool is not listed; use `boot.get_state` for it. Example: `{"filters": [["healthy", "=",\nfalse]], "options": {"select": ["name", "status", "status_detail"]}}` finds pools that need attention.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -707,13 +701,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -749,14 +743,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
-                default={},
             ),
         ),
         flatten=False,
@@ -767,8 +760,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_replace",
         method="pool.replace",
-        title="Pool: replace",
-        description="Replace a disk on a pool.\n\n`label` is the ZFS guid or a device name\n`disk` is the identifier of a disk\nIf `preserve_settings` is true, then settings (power management, S.M.A.R.T., etc.) of a disk being replaced\nwill be applied to a new disk.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
+        title="Replace a disk in a pool",
+        description='Replace a disk on a pool.\n\n`label` is the ZFS guid or a device name\n`disk` is the identifier of a disk\nIf `preserve_settings` is true, then settings (power management, S.M.A.R.T., etc.) of a disk being replaced\nwill be applied to a new disk.\n\nExample: `{"id": 1, "options": {"label": "<vdev guid from pool topology>", "disk": "sdf"}}`. The new disk is wiped and a resilver starts; follow it in `pool.query` `scan`.\n\nRuns as a TrueNAS job: the call reports progress and returns the job\'s result, or a job handle to follow with the job tools if it takes longer than the server\'s wait bound.',
         annotations=Annotations(
             read_only=False,
             destructive=True,
@@ -790,14 +783,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
-                default={},
             ),
         ),
         flatten=False,
@@ -808,8 +800,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_scrub",
         method="pool.scrub",
-        title="Pool: scrub",
-        description='Performs a scrub action to pool of `id`.\n\n`action` can be either of "START", "STOP" or "PAUSE".\n\nRuns as a TrueNAS job: the call reports progress and returns the job\'s result, or a job handle to follow with the job tools if it takes longer than the server\'s wait bound.',
+        title="Start, pause or stop a scrub (by pool id)",
+        description='Starts, pauses or stops a scrub of pool `id` (numeric, from `pool.query`), e.g. `{"id": 1, "action": "START"}`.\nUnlike `pool.scrub.run` it does not look at the last scrub date. Progress and errors appear in `pool.query`\n`scan`.\n\nRuns as a TrueNAS job: the call reports progress and returns the job\'s result, or a job handle to follow with the job tools if it takes longer than the server\'s wait bound.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -831,12 +823,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="action",
-                property="action",
+                argument="action",
                 required=True,
             ),
         ),
@@ -853,12 +845,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         annotations=Annotations(
             read_only=False,
             destructive=False,
-            idempotent=True,
+            idempotent=False,
             open_world=False,
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=("POOL_WRITE",),
             job=True,
             pipe=None,
@@ -871,14 +863,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="pool_update",
-                property="pool_update",
+                argument="pool_update",
                 required=False,
-                default={},
             ),
         ),
         flatten=False,
@@ -912,7 +903,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -952,7 +943,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="pool_name",
-                property="pool_name",
+                argument="pool_name",
                 required=True,
             ),
         ),

@@ -13,7 +13,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_dataset_attachments",
         method="pool.dataset.attachments",
-        title="Pool dataset: attachments",
+        title="List what uses a dataset",
         description='Return a list of services dependent of this dataset.\n\nResponsible for telling the user whether there is a related\nshare, asking for confirmation.\n\nExample return value:\n[\n  {\n    "type": "NFS Share",\n    "service": "nfs",\n    "attachments": ["/mnt/tank/work"]\n  }\n]',
         annotations=Annotations(
             read_only=True,
@@ -41,7 +41,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -63,7 +63,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(
                 "DATASET_WRITE",
                 "SHARING_ADMIN",
@@ -79,12 +79,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="change_key_options",
-                property="change_key_options",
+                argument="change_key_options",
                 required=False,
                 default={},
             ),
@@ -167,8 +167,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_dataset_create",
         method="pool.dataset.create",
-        title="Pool dataset: create",
-        description="Creates a dataset/zvol.\n\n`volsize` is required for type=VOLUME and is supposed to be a multiple of the block size.\n`sparse` and `volblocksize` are only used for type=VOLUME.\n\n`encryption` when enabled will create an ZFS encrypted root dataset for `name` pool.\nThere is 1 case where ZFS encryption is not allowed for a dataset:\n1) If the parent dataset is encrypted with a passphrase and `name` is being created\n   with a key for encrypting the dataset.\n\n`encryption_options` specifies configuration for encryption of dataset for `name` pool.\n`encryption_options.passphrase` must be specified if encryption for dataset is desired with a passphrase\nas a key.\nOtherwise a hex encoded key can be specified by providing `encryption_options.key`.\n`encryption_options.generate_key` when enabled automatically generates the key to be used\nfor dataset encryption.\n\nIt should be noted that keys are stored by the system for automatic locking/unlocking\non import/export of encrypted datasets. If that is not desired, dataset should be created\nwith a passphrase as a key.",
+        title="Create a dataset or zvol",
+        description='`name` is the full path and its parent must exist (or pass `create_ancestors: true`). Properties left out are\ninherited from the parent; sizes are bytes. Examples: `{"name": "tank/media", "share_type": "SMB"}` (dataset\ntuned for an SMB share); `{"name": "tank/vm-disk", "type": "VOLUME", "volsize": 53687091200, "volblocksize":\n"16K"}` (50 GiB zvol). Encryption: `encryption: true` with `encryption_options` (`generate_key: true` or a\n`passphrase`), or `inherit_encryption` (default) to follow the parent. Creating a dataset does not share it:\nuse `sharing.smb.create` or `sharing.nfs.create` with the path `/mnt/tank/media`. Returns the new dataset\nrow.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -193,9 +193,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="pool_dataset_create",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -206,8 +205,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_dataset_delete",
         method="pool.dataset.delete",
-        title="Pool dataset: delete",
-        description="Delete dataset/zvol `id`.\n\n`recursive` will also delete/destroy all children datasets.\n`force` will force delete busy datasets.\n\nWhen root dataset is specified as `id` with `recursive`, it will destroy all the children of the\nroot dataset present leaving root dataset intact.",
+        title="Delete a dataset or zvol",
+        description='Deletes the dataset and all its snapshots; the data is gone. Example: `{"id": "tank/old", "dataset_delete":\n{"recursive": true}}`. Without `recursive` the call fails if the dataset has children. Check\n`pool.dataset.attachments` first: shares and tasks using the path stop working. Returns true.',
         annotations=Annotations(
             read_only=False,
             destructive=True,
@@ -229,12 +228,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="dataset_delete",
-                property="dataset_delete",
+                argument="dataset_delete",
                 required=False,
                 default={},
             ),
@@ -247,7 +246,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_dataset_destroy_snapshots",
         method="pool.dataset.destroy_snapshots",
-        title="Pool dataset: destroy snapshots",
+        title="Delete many snapshots of a dataset",
         description="Destroy specified snapshots of a given dataset.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
         annotations=Annotations(
             read_only=False,
@@ -276,12 +275,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="name",
-                property="name",
+                argument="name",
                 required=True,
             ),
             Param(
                 wire_name="snapshots",
-                property="snapshots",
+                argument="snapshots",
                 required=True,
             ),
         ),
@@ -295,8 +294,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_dataset_details",
         method="pool.dataset.details",
-        title="Pool dataset: details",
-        description="Retrieve all dataset(s) details outlining any\nservices/tasks which might be consuming them.",
+        title="List datasets with their shares and tasks",
+        description="Retrieve all dataset(s) details outlining any\nservices/tasks which might be consuming them.\n\nUseful before deleting or moving data: each row lists the shares, snapshot tasks, replication and cloud tasks, apps and VMs that use the dataset. Takes no arguments; the answer can be large.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -395,12 +394,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="encryption_root_summary_options",
-                property="encryption_root_summary_options",
+                argument="encryption_root_summary_options",
                 required=False,
                 default={},
             ),
@@ -416,7 +415,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="pool_dataset_export_key",
         method="pool.dataset.export_key",
         title="Pool dataset: export key",
-        description="Export own encryption key for dataset `id`. If `download` is `true`, key will be downloaded in a json file\nwhere the same file can be used to unlock the dataset, otherwise it will be returned as string.\n\nPlease refer to websocket documentation for downloading the file.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.\n\nProduces a file download (TrueNAS output pipe).",
+        description="Export own encryption key for dataset `id`. If `download` is `true`, key will be downloaded in a json file\nwhere the same file can be used to unlock the dataset, otherwise it will be returned as string.\n\nPlease refer to websocket documentation for downloading the file.\n\nTreat the returned key as a secret: it unlocks the dataset.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.\n\nProduces a file download (TrueNAS output pipe).",
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -425,7 +424,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(
                 "DATASET_WRITE",
                 "SHARING_ADMIN",
@@ -441,12 +440,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="download",
-                property="download",
+                argument="download",
                 required=False,
                 default=False,
             ),
@@ -460,7 +459,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="pool_dataset_export_keys",
         method="pool.dataset.export_keys",
         title="Pool dataset: export keys",
-        description="Export keys for `id` and its children which are stored in the system. The exported file is a JSON file\nwhich has a dictionary containing dataset names as keys and their keys as the value.\n\nPlease refer to websocket documentation for downloading the file.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.\n\nProduces a file download (TrueNAS output pipe).",
+        description="Export keys for `id` and its children which are stored in the system. The exported file is a JSON file\nwhich has a dictionary containing dataset names as keys and their keys as the value.\n\nPlease refer to websocket documentation for downloading the file.\n\nTreat the downloaded file as a secret: it unlocks the datasets.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.\n\nProduces a file download (TrueNAS output pipe).",
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -469,7 +468,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(
                 "DATASET_WRITE",
                 "REPLICATION_ADMIN",
@@ -488,7 +487,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -510,7 +509,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(
                 "DATASET_WRITE",
                 "REPLICATION_ADMIN",
@@ -529,7 +528,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -545,8 +544,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_dataset_get_instance",
         method="pool.dataset.get_instance",
-        title="Pool dataset: get instance",
-        description="Returns instance matching `id`. If `id` is not found, Validation error is raised.\n\nPlease see `query` method documentation for `options`.",
+        title="Get one dataset or zvol",
+        description='`id` is the dataset path, e.g. `{"id": "tank/media"}`. Returns the same row as `pool.dataset.query`, including its children.',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -573,12 +572,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="query-options-get_instance",
-                property="query_options_get_instance",
+                argument="query_options_get_instance",
                 required=False,
                 default={},
             ),
@@ -591,8 +590,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_dataset_get_quota",
         method="pool.dataset.get_quota",
-        title="Pool dataset: get quota",
-        description="Return a list of the specified `quota_type` of quotas on the ZFS dataset `ds`.\nSupport `query-filters` and `query-options`. used_bytes may not instantly\nupdate as space is used.\n\nWhen quota_type is not DATASET, each quota entry has these fields:\n\n`id` - the uid or gid to which the quota applies.\n\n`name` - the user or group name to which the quota applies. Value is\nnull if the id in the quota cannot be resolved to a user or group. This\nindicates that the user or group does not exist on the server.\n\n`quota` - the quota size in bytes.  Absent if no quota is set.\n\n`used_bytes` - the amount of bytes the user has written to the dataset.\nA value of zero means unlimited.\n\n`obj_quota` - the number of objects that may be owned by `id`.\nA value of zero means unlimited.  Absent if no objquota is set.\n\n`obj_used` - the number of objects currently owned by `id`.\n\nNote: SMB client requests to set a quota granting no space will result\nin an on-disk quota of 1 KiB.",
+        title="List user, group or dataset quotas",
+        description='Lists quotas of one `quota_type` (USER, GROUP, DATASET or PROJECT) on dataset `ds`, e.g. `{"ds":\n"tank/home", "quota_type": "USER"}`. USER and GROUP rows have `id` (uid/gid), `name` (null if the account no\nlonger exists), `quota` and `used_bytes` in bytes, and `obj_quota`/`obj_used` (file counts). `used_bytes`\ncan lag behind recent writes. Supports `filters` and `options` like a query.',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -619,23 +618,23 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="ds",
-                property="ds",
+                argument="ds",
                 required=True,
             ),
             Param(
                 wire_name="quota_type",
-                property="quota_type",
+                argument="quota_type",
                 required=True,
             ),
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -646,9 +645,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         hidden={},
     ),
     ToolSpec(
-        name="pool_dataset_inherit_parent_encryption_pr_1d4a88",
+        name="pool_dataset_inherit_parent_encryption",
         method="pool.dataset.inherit_parent_encryption_properties",
-        title="Pool dataset: inherit parent encryption properties",
+        title="Make a dataset inherit its parent's encryption",
         description="Allows inheriting parent's encryption root discarding its current encryption settings. This\ncan only be done where `id` has an encrypted parent and `id` itself is an encryption root.",
         annotations=Annotations(
             read_only=False,
@@ -658,7 +657,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(
                 "DATASET_WRITE",
                 "SHARING_ADMIN",
@@ -674,7 +673,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -682,8 +681,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         schemas=_SCHEMAS,
         models=ModelRef(
             "pool_dataset",
-            "PoolDatasetInheritParentEncryptionPr1d4a88Args",
-            "PoolDatasetInheritParentEncryptionPr1d4a88Result",
+            "PoolDatasetInheritParentEncryptionArgs",
+            "PoolDatasetInheritParentEncryptionResult",
         ),
         hidden={},
     ),
@@ -700,7 +699,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(
                 "DATASET_WRITE",
                 "SHARING_ADMIN",
@@ -716,12 +715,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="lock_options",
-                property="lock_options",
+                argument="lock_options",
                 required=False,
                 default={},
             ),
@@ -762,7 +761,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -775,7 +774,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="pool_dataset_promote",
         method="pool.dataset.promote",
         title="Pool dataset: promote",
-        description="Promote the cloned dataset `id`.",
+        description="Promote the cloned dataset `id`.\n\nMakes clone `id` independent of the snapshot it was cloned from (the origin dataset becomes the dependent one), so the origin can be deleted.",
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -800,7 +799,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -812,8 +811,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_dataset_query",
         method="pool.dataset.query",
-        title="Pool dataset: query",
-        description='Query Pool Datasets with `query-filters` and `query-options`.\n\nWe provide two ways to retrieve datasets. The first is a flat structure (default), where\nall datasets in the system are returned as separate objects which contain all data\nthere is for their children. This retrieval type is slightly slower because of duplicates in each object.\nThe second type is hierarchical, where only top level datasets are returned in the list. They contain all the\nchildren in the `children` key. This retrieval type is slightly faster.\nThese options are controlled by the `query-options.extra.flat` attribute (default true).\n\nIn some cases it might be desirable to only retrieve details of a dataset itself and not it\'s children, in this\ncase `query-options.extra.retrieve_children` should be explicitly specified and set to `false` which will\nresult in children not being retrieved.\n\nIn case only some properties are desired to be retrieved for datasets, consumer should specify\n`query-options.extra.properties` which when `null` ( which is the default ) will retrieve all properties\nand otherwise a list can be specified like `["type", "used", "available"]` to retrieve selective properties.\nIf no properties are desired, in that case an empty list should be sent. It should be noted that specifying\nempty list will still retrieve user properties. If user properties are not desired, in that case\n`query-options.extra.retrieve_user_props` should be set to `false`.\n\n`query-options.extra.snapshots` can be set to retrieve snapshot(s) of dataset in question.\n\n`query-options.extra.snapshots_recursive` can be set to retrieve snapshot(s) recursively of dataset in question.\nIf `query-options.extra.snapshots_recursive` and `query-options.extra.snapshots` are set, snapshot(s) will be\nretrieved recursively.\n\n`query-options.extra.snapshots_properties` can be specified to list out properties which should be retrieved\nfor snapshot(s) related to each dataset. By default only name of the snapshot would be retrieved, however\nif `null` is specified all properties of the snapshot would be retrieved in this case.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        title="List datasets and zvols",
+        description='Rows are datasets and zvols: `id`/`name` (path like `tank/media`), `pool`, `type` (FILESYSTEM or VOLUME),\n`mountpoint`, `encrypted`/`locked`, `children`, and ZFS properties (`used`, `available`, `quota`,\n`compression`, `recordsize` ...) as objects with `value` (human), `parsed` (number/bool) and `source` (LOCAL,\nINHERITED, DEFAULT). Rows are large; narrow them: `options.extra.properties` lists the ZFS properties to\nfetch, `extra.retrieve_children: false` leaves out children, `extra.flat: false` nests children under their\nparent, `extra.snapshots: true` adds snapshots. Example: `{"filters": [["pool", "=", "tank"]], "options":\n{"extra": {"properties": ["used", "available", "quota"], "retrieve_children": false}}}`.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -840,13 +839,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -887,7 +886,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="pool",
-                property="pool",
+                argument="pool",
                 required=True,
             ),
         ),
@@ -931,7 +930,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="pool_name",
-                property="pool_name",
+                argument="pool_name",
                 required=False,
                 default=None,
             ),
@@ -946,8 +945,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_dataset_set_quota",
         method="pool.dataset.set_quota",
-        title="Pool dataset: set quota",
-        description="There are three over-arching types of quotas for ZFS datasets.\n1) dataset quotas and refquotas. If a DATASET quota type is specified in\nthis API call, then the API acts as a wrapper for `pool.dataset.update`.\n\n2) User and group quotas. These limit the amount of disk space consumed\nby files that are owned by the specified users or groups. If the respective\n\"object quota\" type is specfied, then the quota limits the number of objects\nthat may be owned by the specified user or group.\n\n3) Project quotas. These limit the amount of disk space consumed by files\nthat are owned by the specified project. Project quotas are not yet implemended.\n\nThis API allows users to set multiple quotas simultaneously by submitting a\nlist of quotas. The list may contain all supported quota types.\n\n`ds` the name of the target ZFS dataset.\n\n`quotas` specifies a list of `quota_entry` entries to apply to dataset.\n\n`quota_entry` entries have these required parameters:\n\n`quota_type`: specifies the type of quota to apply to the dataset. Possible\nvalues are USER, USEROBJ, GROUP, GROUPOBJ, and DATASET. USEROBJ and GROUPOBJ\nquotas limit the number of objects consumed by the specified user or group.\n\n`id`: the uid, gid, or name to which the quota applies. If quota_type is\n'DATASET', then `id` must be either `QUOTA` or `REFQUOTA`.\n\n`quota_value`: the quota size in bytes. Setting a value of `0` removes\nthe user or group quota.",
+        title="Set user, group or dataset quotas",
+        description='Sets several quotas on dataset `ds` at once. Each entry has `quota_type` (USER, GROUP, USEROBJ and GROUPOBJ\nfor file counts, or DATASET), `id` (user or group name or id; for DATASET either `QUOTA` or `REFQUOTA`) and\n`quota_value` in bytes, where 0 removes the quota. Example: `{"ds": "tank/home", "quotas": [{"quota_type":\n"USER", "id": "alice", "quota_value": 107374182400}]}` limits alice to 100 GiB. Returns null.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -972,12 +971,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="ds",
-                property="ds",
+                argument="ds",
                 required=True,
             ),
             Param(
                 wire_name="quotas",
-                property="quotas",
+                argument="quotas",
                 required=False,
                 default=[{"id": "0", "quota_type": "USER", "quota_value": 0}],
             ),
@@ -1021,7 +1020,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="dataset",
-                property="dataset",
+                argument="dataset",
                 required=True,
             ),
         ),
@@ -1059,12 +1058,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="unlock_options",
-                property="unlock_options",
+                argument="unlock_options",
                 required=False,
                 default={},
             ),
@@ -1077,8 +1076,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_dataset_update",
         method="pool.dataset.update",
-        title="Pool dataset: update",
-        description="Updates a dataset/zvol `id`.",
+        title="Change dataset properties",
+        description='Updates a dataset/zvol `id`.\n\nSend only the properties to change; `INHERIT` resets one to the parent\'s value. Example:\n`{"id": "tank/media", "pool_dataset_update": {"compression": "ZSTD", "quota": 1099511627776, "atime": "OFF"}}`.\nSizes are bytes; `quota: 0` or null removes the quota. A zvol grows with `volsize` (shrinking needs\n`force_size`). Returns the updated dataset row.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -1103,12 +1102,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="pool_dataset_update",
-                property="pool_dataset_update",
+                argument="pool_dataset_update",
                 required=False,
                 default={},
             ),

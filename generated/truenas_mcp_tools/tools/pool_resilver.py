@@ -14,7 +14,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="pool_resilver_config",
         method="pool.resilver.config",
         title="Pool resilver: config",
-        description="Pool resilver: config",
+        description="Resilver priority window: when `enabled`, resilvers run at higher priority between `begin` and `end` (HH:MM) on the listed `weekday`s (1 = Monday).",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -70,7 +70,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="data",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),

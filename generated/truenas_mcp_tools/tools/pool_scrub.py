@@ -39,7 +39,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="data",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -77,7 +77,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id_",
-                property="id_",
+                argument="id_",
                 required=True,
             ),
         ),
@@ -119,12 +119,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -137,8 +137,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_scrub_query",
         method="pool.scrub.query",
-        title="Pool scrub: query",
-        description='Pool scrub: query\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        title="List scheduled scrub tasks",
+        description='Rows are scheduled scrub tasks: `pool` (id) and `pool_name`, `threshold` (days that must pass between scrubs), cron-like `schedule`, `enabled` and `description`.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -167,13 +167,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -199,8 +199,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_scrub_run",
         method="pool.scrub.run",
-        title="Pool scrub: run",
-        description="Initiate a scrub of a pool `name` if last scrub was performed more than `threshold` days before.",
+        title="Scrub a pool if it is due",
+        description='Starts a scrub of pool `name` only if the last one finished more than `threshold` days ago (default 35).\nPitfall: when the last scrub is more recent, it silently does nothing and still returns null. To scrub now\nregardless, pass `{"name": "tank", "threshold": 0}` or use `pool.scrub.scrub` with action START. Check\n`pool.query` `scan` to see whether a scrub actually started.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -222,12 +222,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="name",
-                property="name",
+                argument="name",
                 required=True,
             ),
             Param(
                 wire_name="threshold",
-                property="threshold",
+                argument="threshold",
                 required=False,
                 default=35,
             ),
@@ -240,8 +240,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_scrub_scrub",
         method="pool.scrub.scrub",
-        title="Pool scrub: scrub",
-        description="Start/Stop/Pause a scrub on pool `name`.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
+        title="Start, pause or stop a scrub (by pool name)",
+        description='Start/Stop/Pause a scrub on pool `name`.\n\nExample: `{"name": "tank", "action": "START"}`. Ignores the threshold; progress shows in `pool.query` `scan`.\n\nRuns as a TrueNAS job: the call reports progress and returns the job\'s result, or a job handle to follow with the job tools if it takes longer than the server\'s wait bound.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -263,12 +263,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="name",
-                property="name",
+                argument="name",
                 required=True,
             ),
             Param(
                 wire_name="action",
-                property="action",
+                argument="action",
                 required=False,
                 default="START",
             ),
@@ -307,12 +307,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id_",
-                property="id_",
+                argument="id_",
                 required=True,
             ),
             Param(
                 wire_name="data",
-                property="data",
+                argument="data",
                 required=True,
             ),
         ),

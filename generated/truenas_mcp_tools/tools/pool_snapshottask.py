@@ -13,8 +13,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_snapshottask_create",
         method="pool.snapshottask.create",
-        title="Pool snapshottask: create",
-        description="Create a Periodic Snapshot Task\n\nCreate a Periodic Snapshot Task that will take snapshots of specified `dataset` at specified `schedule`.\nRecursive snapshots can be created if `recursive` flag is enabled. You can `exclude` specific child datasets\nor zvols from the snapshot.\nSnapshots will be automatically destroyed after a certain amount of time, specified by\n`lifetime_value` and `lifetime_unit`.\nIf multiple periodic tasks create snapshots at the same time (for example hourly and daily at 00:00) the snapshot\nwill be kept until the last of these tasks reaches its expiry time.\nSnapshots will be named according to `naming_schema` which is a `strftime`-like template for snapshot name\nand must contain `%Y`, `%m`, `%d`, `%H` and `%M`.",
+        title="Create a periodic snapshot task",
+        description='Snapshots `dataset` (with `recursive`, its children too, minus `exclude`) on a cron-like `schedule` and\ndeletes each snapshot after `lifetime_value` `lifetime_unit`. `naming_schema` is a strftime pattern that must\ncontain %Y %m %d %H %M. Example, hourly snapshots kept two weeks: `{"dataset": "tank/media", "recursive":\ntrue, "lifetime_value": 2, "lifetime_unit": "WEEK", "naming_schema": "auto-%Y-%m-%d_%H-%M", "schedule":\n{"minute": "0", "hour": "*", "dom": "*", "month": "*", "dow": "*"}}`. Returns the new task.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -42,7 +42,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="data",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -55,7 +55,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="pool_snapshottask_delete",
         method="pool.snapshottask.delete",
         title="Pool snapshottask: delete",
-        description="Delete a Periodic Snapshot Task with specific `id`",
+        description="Delete a Periodic Snapshot Task with specific `id`\n\nThe snapshots it took stay; with `options.fixate_removal_date: true` they keep their current expiry date.",
         annotations=Annotations(
             read_only=False,
             destructive=True,
@@ -83,12 +83,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=True,
             ),
         ),
@@ -98,19 +98,19 @@ TOOLS: tuple[ToolSpec, ...] = (
         hidden={},
     ),
     ToolSpec(
-        name="pool_snapshottask_delete_will_change_rete_106b3f",
+        name="pool_snapshottask_delete_retention_preview",
         method="pool.snapshottask.delete_will_change_retention_for",
-        title="Pool snapshottask: delete will change retention for",
+        title="Preview retention changes of deleting a snapshot task",
         description="Returns a list of snapshots which will change the retention if periodic snapshot task `id` is deleted.",
         annotations=Annotations(
-            read_only=False,
-            destructive=True,
-            idempotent=False,
+            read_only=True,
+            destructive=False,
+            idempotent=True,
             open_world=False,
         ),
         policy=Policy(
-            safety="destructive",
-            confirm=True,
+            safety="read",
+            confirm=False,
             roles=(
                 "READONLY_ADMIN",
                 "REPLICATION_ADMIN",
@@ -132,7 +132,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -140,8 +140,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         schemas=_SCHEMAS,
         models=ModelRef(
             "pool_snapshottask",
-            "PoolSnapshottaskDeleteWillChangeRete106b3fArgs",
-            "PoolSnapshottaskDeleteWillChangeRete106b3fResult",
+            "PoolSnapshottaskDeleteRetentionPreviewArgs",
+            "PoolSnapshottaskDeleteRetentionPreviewResult",
         ),
         hidden={},
     ),
@@ -180,12 +180,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -280,8 +280,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_snapshottask_query",
         method="pool.snapshottask.query",
-        title="Pool snapshottask: query",
-        description='Pool snapshottask: query\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        title="List periodic snapshot tasks",
+        description='Rows are periodic snapshot tasks: `id`, `dataset`, `recursive`, `exclude`, `naming_schema` (strftime pattern,\ne.g. `auto-%Y-%m-%d_%H-%M`), `lifetime_value` + `lifetime_unit` (retention), cron-like `schedule`, `enabled`\nand `state` (last run result).\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -312,13 +312,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -344,8 +344,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="pool_snapshottask_run",
         method="pool.snapshottask.run",
-        title="Pool snapshottask: run",
-        description="Execute a Periodic Snapshot Task of `id`.",
+        title="Run a periodic snapshot task now",
+        description='Takes the task\'s snapshot(s) now, e.g. `{"id": 3}`, without waiting for the schedule. Returns null at once; the\nsnapshot appears in `zfs.snapshot.query` shortly after. Retention of the new snapshot follows the task.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -373,7 +373,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -414,12 +414,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="data",
-                property="data",
+                argument="data",
                 required=True,
             ),
         ),
@@ -429,9 +429,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         hidden={},
     ),
     ToolSpec(
-        name="pool_snapshottask_update_will_change_rete_8f7f63",
+        name="pool_snapshottask_update_retention_preview",
         method="pool.snapshottask.update_will_change_retention_for",
-        title="Pool snapshottask: update will change retention for",
+        title="Preview retention changes of updating a snapshot task",
         description="Returns a list of snapshots which will change the retention if periodic snapshot task `id` is updated\nwith `data`.",
         annotations=Annotations(
             read_only=True,
@@ -463,12 +463,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="data",
-                property="data",
+                argument="data",
                 required=True,
             ),
         ),
@@ -476,8 +476,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         schemas=_SCHEMAS,
         models=ModelRef(
             "pool_snapshottask",
-            "PoolSnapshottaskUpdateWillChangeRete8f7f63Args",
-            "PoolSnapshottaskUpdateWillChangeRete8f7f63Result",
+            "PoolSnapshottaskUpdateRetentionPreviewArgs",
+            "PoolSnapshottaskUpdateRetentionPreviewResult",
         ),
         hidden={},
     ),

@@ -23,7 +23,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=("PRIVILEGE_WRITE",),
             job=False,
             pipe=None,
@@ -36,7 +36,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="privilege_create",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -71,7 +71,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -110,12 +110,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -129,7 +129,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="privilege_query",
         method="privilege.query",
         title="Privilege: query",
-        description='Privilege: query\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        description='List privileges: `name`, the local and directory-service groups that hold it, the `roles` it grants (e.g. READONLY_ADMIN, SHARING_ADMIN, FULL_ADMIN) and whether it allows the web shell.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -155,13 +155,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -210,13 +210,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -252,7 +252,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=("PRIVILEGE_WRITE",),
             job=False,
             pipe=None,
@@ -265,12 +265,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="privilege_update",
-                property="privilege_update",
+                argument="privilege_update",
                 required=True,
             ),
         ),

@@ -40,9 +40,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="count_eligible_manual_snapshots",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -84,9 +83,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="replication_create",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -98,7 +96,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="replication_create_dataset",
         method="replication.create_dataset",
         title="Replication: create dataset",
-        description="Creates dataset on remote side\n\nAccepts `dataset` name, `transport` and SSH credentials ID (for non-local transport)",
+        description="Creates dataset on remote side\n\nAccepts `dataset` name, `transport` and SSH credentials ID (for non-local transport)\n\nReturns null once the dataset exists on the target.",
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -124,17 +122,17 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="dataset",
-                property="dataset",
+                argument="dataset",
                 required=True,
             ),
             Param(
                 wire_name="transport",
-                property="transport",
+                argument="transport",
                 required=True,
             ),
             Param(
                 wire_name="ssh_credentials",
-                property="ssh_credentials",
+                argument="ssh_credentials",
                 required=False,
                 default=None,
             ),
@@ -174,7 +172,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -216,12 +214,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="query-options-get_instance",
-                property="query_options_get_instance",
+                argument="query_options_get_instance",
                 required=False,
                 default={},
             ),
@@ -261,12 +259,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="transport",
-                property="transport",
+                argument="transport",
                 required=True,
             ),
             Param(
                 wire_name="ssh_credentials",
-                property="ssh_credentials",
+                argument="ssh_credentials",
                 required=False,
                 default=None,
             ),
@@ -315,7 +313,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="replication_query",
         method="replication.query",
         title="Replication: query",
-        description='Replication: query\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        description='List replication tasks: `name`, `direction` (PUSH/PULL), `transport` (SSH, SSH+NETCAT, LOCAL), SSH credentials, source and target datasets, naming schemas or periodic snapshot tasks, schedule, retention policy, `enabled` and `state` of the last run.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -344,13 +342,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -364,7 +362,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="replication_restore",
         method="replication.restore",
         title="Replication: restore",
-        description="Create the opposite of replication task `id` (PULL if it was PUSH and vice versa).",
+        description="Create the opposite of replication task `id` (PULL if it was PUSH and vice versa).\n\nOnly creates the reversed task (disabled); nothing is transferred until it runs.",
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -390,14 +388,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="replication_restore",
-                property="replication_restore",
+                argument="replication_restore",
                 required=False,
-                default={},
             ),
         ),
         flatten=False,
@@ -418,7 +415,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(
                 "REPLICATION_ADMIN",
                 "REPLICATION_TASK_WRITE",
@@ -435,7 +432,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -457,7 +454,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(),
             job=True,
             pipe=None,
@@ -470,9 +467,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="replication_run_onetime",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -510,28 +506,28 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="direction",
-                property="direction",
+                argument="direction",
                 required=True,
             ),
             Param(
                 wire_name="source_datasets",
-                property="source_datasets",
+                argument="source_datasets",
                 required=True,
                 default=[],
             ),
             Param(
                 wire_name="target_dataset",
-                property="target_dataset",
+                argument="target_dataset",
                 required=True,
             ),
             Param(
                 wire_name="transport",
-                property="transport",
+                argument="transport",
                 required=True,
             ),
             Param(
                 wire_name="ssh_credentials",
-                property="ssh_credentials",
+                argument="ssh_credentials",
                 required=False,
                 default=None,
             ),
@@ -575,14 +571,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="replication_update",
-                property="replication_update",
+                argument="replication_update",
                 required=False,
-                default={},
             ),
         ),
         flatten=False,

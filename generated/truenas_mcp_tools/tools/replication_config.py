@@ -14,7 +14,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="replication_config_config",
         method="replication.config.config",
         title="Replication config: config",
-        description="Replication config: config",
+        description="Global replication settings: `max_parallel_replication_tasks` (null = unlimited).",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -74,7 +74,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="replication_config_update",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),

@@ -14,7 +14,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="reporting_config",
         method="reporting.config",
         title="Reporting: config",
-        description="Reporting: config",
+        description="Reporting settings: how many days of history are kept per tier (`tier0_days`, `tier1_days`) and the tier-1 sampling interval.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -47,8 +47,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="reporting_get_data",
         method="reporting.get_data",
-        title="Reporting: get data",
-        description="Get reporting data for given graphs.\n\nList of possible graphs can be retrieved using `reporting.graphs` call.\n\nFor the time period of the graph either `unit` and `page` OR `start` and `end` should be\nused, not both.\n\n`aggregate` will return aggregate available data for each graph (e.g. min, max, mean).",
+        title="Get performance history",
+        description='Get reporting data for given graphs.\n\nList of possible graphs can be retrieved using `reporting.graphs` call.\n\nFor the time period of the graph either `unit` and `page` OR `start` and `end` should be\nused, not both.\n\n`aggregate` will return aggregate available data for each graph (e.g. min, max, mean).\n\nExample, last hour of CPU and one disk: `{"graphs": [{"name": "cpu"}, {"name": "disk", "identifier": "sda"}],\n"query": {"unit": "HOUR", "page": 1}}`; `"aggregate": true` adds min/max/mean. Each result has `legend`\n(column names), `data` (rows of [timestamp, values ...]), `start` and `end`. Answers can be large: prefer a short\n`unit` or aggregates.',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -75,12 +75,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="graphs",
-                property="graphs",
+                argument="graphs",
                 required=True,
             ),
             Param(
                 wire_name="query",
-                property="query",
+                argument="query",
                 required=True,
             ),
         ),
@@ -120,12 +120,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="str",
-                property="str",
+                argument="str",
                 required=True,
             ),
             Param(
                 wire_name="query",
-                property="query",
+                argument="query",
                 required=True,
             ),
         ),
@@ -137,8 +137,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="reporting_graphs",
         method="reporting.graphs",
-        title="Reporting: graphs",
-        description='Reporting: graphs\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        title="List available performance graphs",
+        description='Rows are the graphs that `reporting.get_data` accepts: `name` (cpu, memory, disk, interface, arcsize ...), `title`, `vertical_label` and `identifiers` (e.g. the disk or interface names a graph can be asked for).\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -165,13 +165,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -197,7 +197,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="reporting_netdata_get_data",
         method="reporting.netdata_get_data",
-        title="Reporting: netdata get data",
+        title="Get performance history (netdata)",
         description="Get reporting data for given graphs.\n\nList of possible graphs can be retrieved using `reporting.netdata_graphs` call.\n\nFor the time period of the graph either `unit` and `page` OR `start` and `end` should be\nused, not both.\n\n`aggregate` will return aggregate available data for each graph (e.g. min, max, mean).",
         annotations=Annotations(
             read_only=True,
@@ -225,12 +225,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="graphs",
-                property="graphs",
+                argument="graphs",
                 required=True,
             ),
             Param(
                 wire_name="query",
-                property="query",
+                argument="query",
                 required=True,
             ),
         ),
@@ -270,12 +270,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="str",
-                property="str",
+                argument="str",
                 required=True,
             ),
             Param(
                 wire_name="query",
-                property="query",
+                argument="query",
                 required=True,
             ),
         ),
@@ -287,7 +287,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="reporting_netdata_graphs",
         method="reporting.netdata_graphs",
-        title="Reporting: netdata graphs",
+        title="List available performance graphs (netdata)",
         description='Get reporting netdata graphs.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
@@ -315,13 +315,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -357,7 +357,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=("REPORTING_WRITE",),
             job=False,
             pipe=None,
@@ -370,7 +370,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="reporting_update",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),

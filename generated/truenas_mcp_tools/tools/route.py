@@ -36,7 +36,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="ipv4_gateway",
-                property="ipv4_gateway",
+                argument="ipv4_gateway",
                 required=True,
             ),
         ),
@@ -48,7 +48,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="route_system_routes",
         method="route.system_routes",
-        title="Route: system routes",
+        title="List the routing table",
         description='Get current/applied network routes.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
@@ -71,13 +71,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),

@@ -40,12 +40,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="query-options-get_instance",
-                property="query_options_get_instance",
+                argument="query_options_get_instance",
                 required=False,
                 default={},
             ),
@@ -58,8 +58,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="service_query",
         method="service.query",
-        title="Service: query",
-        description='Query all system services with `query-filters` and `query-options`.\n\nSupports the following extra options:\n`include_state` - performance optimization to avoid getting service state.\ndefaults to True.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        title="List system services",
+        description='Query all system services with `query-filters` and `query-options`.\n\nSupports the following extra options:\n`include_state` - performance optimization to avoid getting service state.\ndefaults to True.\n\nRows: `id`, `service` (the name the other service tools take: `cifs` for SMB, `nfs`, `ssh`, `ftp`,\n`iscsitarget`, `ups`, `snmp` ...), `enable` (starts at boot), `state` (RUNNING or STOPPED) and `pids`.\nExample: `{"filters": [["service", "=", "cifs"]], "options": {"get": true}}`.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -85,13 +85,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -104,8 +104,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="service_reload",
         method="service.reload",
-        title="Service: reload",
-        description="Reload the service specified by `service`.",
+        title="Reload a service's configuration",
+        description='Example: `{"service": "cifs"}`. Applies configuration without disconnecting clients, where the service supports it (otherwise it restarts). Returns true when running.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -135,12 +135,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="service",
-                property="service",
+                argument="service",
                 required=True,
             ),
             Param(
                 wire_name="service-control",
-                property="service_control",
+                argument="service_control",
                 required=False,
                 default={},
             ),
@@ -153,8 +153,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="service_restart",
         method="service.restart",
-        title="Service: restart",
-        description="Restart the service specified by `service`.",
+        title="Restart a service",
+        description='Example: `{"service": "cifs"}`. Clients are disconnected briefly. Prefer `service.reload` to apply configuration when the service supports it. Returns true when running again.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -163,7 +163,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(
                 "SERVICE_WRITE",
                 "SHARING_ADMIN",
@@ -184,12 +184,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="service",
-                property="service",
+                argument="service",
                 required=True,
             ),
             Param(
                 wire_name="service-control",
-                property="service_control",
+                argument="service_control",
                 required=False,
                 default={},
             ),
@@ -202,8 +202,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="service_start",
         method="service.start",
-        title="Service: start",
-        description="Start the service specified by `service`.\n\nIf `silent` is `true` then in case of service startup failure, `false` will be returned. If `silent` is `false`\nthen in case of service startup failure, an exception will be raised.",
+        title="Start a service",
+        description='Example: `{"service": "nfs"}`. This does not make it start at boot; use `service.update` with `enable: true`\nfor that. Returns true when the service is running. With `service_control.silent: true` a failure returns\nfalse instead of an error.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -233,12 +233,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="service",
-                property="service",
+                argument="service",
                 required=True,
             ),
             Param(
                 wire_name="service-control",
-                property="service_control",
+                argument="service_control",
                 required=False,
                 default={},
             ),
@@ -251,7 +251,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="service_started",
         method="service.started",
-        title="Service: started",
+        title="Check whether a service is running",
         description="Test if service specified by `service` has been started.",
         annotations=Annotations(
             read_only=True,
@@ -278,7 +278,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="service",
-                property="service",
+                argument="service",
                 required=True,
             ),
         ),
@@ -317,7 +317,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="service",
-                property="service",
+                argument="service",
                 required=True,
             ),
         ),
@@ -329,8 +329,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="service_stop",
         method="service.stop",
-        title="Service: stop",
-        description="Stop the service specified by `service`.",
+        title="Stop a service",
+        description='Example: `{"service": "cifs"}`; all clients of the service are disconnected. It still starts at next boot if\n`enable` is set. Returns true when the service stopped.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -339,7 +339,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(
                 "SERVICE_WRITE",
                 "SHARING_ADMIN",
@@ -360,12 +360,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="service",
-                property="service",
+                argument="service",
                 required=True,
             ),
             Param(
                 wire_name="service-control",
-                property="service_control",
+                argument="service_control",
                 required=False,
                 default={},
             ),
@@ -378,8 +378,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="service_update",
         method="service.update",
-        title="Service: update",
-        description="Update service entry of `id_or_name`.\n\nCurrently, it only accepts `enable` option which means whether the service should start on boot.",
+        title="Enable or disable a service at boot",
+        description='Example: `{"id_or_name": "ssh", "service_update": {"enable": true}}`. Only changes start-at-boot; it does not start or stop the service now. Returns the service\'s id.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -409,12 +409,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id_or_name",
-                property="id_or_name",
+                argument="id_or_name",
                 required=True,
             ),
             Param(
                 wire_name="service-update",
-                property="service_update",
+                argument="service_update",
                 required=False,
                 default={},
             ),

@@ -13,8 +13,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="sharing_nfs_create",
         method="sharing.nfs.create",
-        title="Sharing NFS: create",
-        description="Create a NFS Share.\n\n`path` local path to be exported.\n\n`aliases` IGNORED, for now.\n\n`networks` is a list of authorized networks that are allowed to access the share having format\n\"network/mask\" CIDR notation. If empty, all networks are allowed.\n\n`hosts` is a list of IP's/hostnames which are allowed to access the share. If empty, all IP's/hostnames are\nallowed.\n\n`expose_snapshots` enable TrueNAS Enterprise feature to allow access\nto the ZFS snapshot directory over NFS. This feature requires a valid\nenterprise license.",
+        title="Create an NFS share",
+        description='Create a NFS Share.\n\n`path` local path to be exported.\n\n`aliases` IGNORED, for now.\n\n`networks` is a list of authorized networks that are allowed to access the share having format\n"network/mask" CIDR notation. If empty, all networks are allowed.\n\n`hosts` is a list of IP\'s/hostnames which are allowed to access the share. If empty, all IP\'s/hostnames are\nallowed.\n\n`expose_snapshots` enable TrueNAS Enterprise feature to allow access\nto the ZFS snapshot directory over NFS. This feature requires a valid\nenterprise license.\n\nExample: `{"path": "/mnt/tank/vmstore", "networks": ["192.168.1.0/24"], "maproot_user": "root",\n"maproot_group": "wheel"}`. Leaving both `networks` and `hosts` empty exports to every client. The NFS\nservice must be running (`service.start` with `nfs`). Returns the new share row.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -40,7 +40,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="data",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -52,8 +52,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="sharing_nfs_delete",
         method="sharing.nfs.delete",
-        title="Sharing NFS: delete",
-        description="Delete NFS Share of `id`.",
+        title="Delete an NFS share",
+        description='Delete NFS Share of `id`.\n\nExample: `{"id": 1}`. Clients using the export lose access; the data is not touched.',
         annotations=Annotations(
             read_only=False,
             destructive=True,
@@ -79,7 +79,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -121,12 +121,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -139,8 +139,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="sharing_nfs_query",
         method="sharing.nfs.query",
-        title="Sharing NFS: query",
-        description='Sharing NFS: query\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        title="List NFS shares",
+        description='Rows are NFS exports: `id` (what update/delete take), `path`, `enabled`, `ro`, `networks` and `hosts`\n(allowed clients; both empty = everyone), `maproot_user`/`mapall_user` (identity mapping), `security` and\n`locked`. Example: `{"options": {"select": ["id", "path", "networks", "hosts"]}}`.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -169,13 +169,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -201,8 +201,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="sharing_nfs_update",
         method="sharing.nfs.update",
-        title="Sharing NFS: update",
-        description="Update NFS Share of `id`.",
+        title="Change an NFS share",
+        description='Send only what changes, e.g. `{"id": 1, "data": {"ro": true}}`. Returns the updated share.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -228,12 +228,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="data",
-                property="data",
+                argument="data",
                 required=True,
             ),
         ),

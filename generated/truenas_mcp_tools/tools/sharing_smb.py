@@ -13,8 +13,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="sharing_smb_create",
         method="sharing.smb.create",
-        title="Sharing SMB: create",
-        description='Create a SMB Share.\n\n`purpose` applies common configuration presets depending on intended purpose.\n\n`path` path to export over the SMB protocol.\n\n`timemachine` when set, enables Time Machine backups for this share.\n\n`ro` when enabled, prohibits write access to the share.\n\n`guestok` when enabled, allows access to this share without a password.\n\n`hostsallow` is a list of hostnames / IP addresses which have access to this share.\n\n`hostsdeny` is a list of hostnames / IP addresses which are not allowed access to this share. If a handful\nof hostnames are to be only allowed access, `hostsdeny` can be passed "ALL" which means that it will deny\naccess to ALL hostnames except for the ones which have been listed in `hostsallow`.\n\n`acl` enables support for storing the SMB Security Descriptor as a Filesystem ACL.\n\n`streams` enables support for storing alternate datastreams as filesystem extended attributes.\n\n`fsrvp` enables support for the filesystem remote VSS protocol. This allows clients to create\nZFS snapshots through RPC.\n\n`shadowcopy` enables support for the volume shadow copy service.\n\n`audit` object contains configuration parameters related to SMB share auditing. It contains the\nfollowing keys: `enable`, `watch_list` and `ignore_list`. Enable is boolean and controls whether\naudit messages will be generated for the share. `watch_list` is a list of groups for which to\ngenerate audit messages (defaults to all groups). `ignore_list` is a list of groups to ignore\nwhen auditing. If conflict arises between watch_list and ignore_list (based on user group\nmembershipt), then watch_list will take precedence and ops will be audited.\nNOTE: auditing may not be enabled if SMB1 support is enabled for the server.\n\n`auxsmbconf` is a string of additional smb4.conf parameters not covered by the system\'s API.',
+        title="Create an SMB share",
+        description='Example: `{"name": "media", "path": "/mnt/tank/media", "purpose": "DEFAULT_SHARE"}`. `path` must be an\nexisting dataset or directory under /mnt (create it with `pool.dataset.create`, ideally `share_type: SMB`).\n`purpose` applies a preset (DEFAULT_SHARE, TIMEMACHINE, MULTI_PROTOCOL_NFS, PRIVATE_DATASETS ...; see\n`sharing.smb.presets`). Useful flags: `ro`, `browsable`, `guestok` (no password), `hostsallow`/`hostsdeny`,\n`recyclebin`, `shadowcopy`. Who may read or write is decided by the dataset\'s filesystem ACL\n(`filesystem.setacl`). The SMB service must run (`service.start` with `cifs`). Returns the new share row.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -40,9 +40,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="sharingsmb_create",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -53,8 +52,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="sharing_smb_delete",
         method="sharing.smb.delete",
-        title="Sharing SMB: delete",
-        description="Delete SMB Share of `id`. This will forcibly disconnect SMB clients\nthat are accessing the share.",
+        title="Delete an SMB share",
+        description='Delete SMB Share of `id`. This will forcibly disconnect SMB clients\nthat are accessing the share.\n\nExample: `{"id": 2}`. The data at the path is not touched.',
         annotations=Annotations(
             read_only=False,
             destructive=True,
@@ -80,7 +79,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -122,12 +121,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="query-options-get_instance",
-                property="query_options_get_instance",
+                argument="query_options_get_instance",
                 required=False,
                 default={},
             ),
@@ -140,8 +139,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="sharing_smb_getacl",
         method="sharing.smb.getacl",
-        title="Sharing SMB: getacl",
-        description="Sharing SMB: getacl",
+        title="Get an SMB share's share-level ACL",
+        description="Returns the share-level ACL of `share_name` (who may connect through SMB, with FULL, CHANGE or READ), separate from the filesystem ACL of the path.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -170,7 +169,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="smb_getacl",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -218,8 +217,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="sharing_smb_query",
         method="sharing.smb.query",
-        title="Sharing SMB: query",
-        description='Sharing SMB: query\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        title="List SMB shares",
+        description='Rows are SMB shares: `id` (what update/delete take), `name` (what clients see), `path` (under /mnt), `purpose`\n(preset), `enabled`, `ro`, `browsable`, `guestok`, `timemachine`, `hostsallow`/`hostsdeny`, `locked` (the\ndataset is locked) and `comment`. Example: `{"filters": [["enabled", "=", true]], "options": {"select":\n["id", "name", "path"]}}`.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -248,13 +247,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -294,7 +293,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="smb_setacl",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -306,8 +305,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="sharing_smb_update",
         method="sharing.smb.update",
-        title="Sharing SMB: update",
-        description="Update SMB Share of `id`.",
+        title="Change an SMB share",
+        description='Send only what changes, e.g. `{"id": 2, "sharingsmb_update": {"ro": true}}`. Connected clients may be disconnected when the path or name changes. Returns the updated share.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -333,14 +332,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="sharingsmb_update",
-                property="sharingsmb_update",
+                argument="sharingsmb_update",
                 required=False,
-                default={},
             ),
         ),
         flatten=False,

@@ -14,7 +14,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="smart_config",
         method="smart.config",
         title="SMART: config",
-        description="SMART: config",
+        description="SMART daemon settings: check `interval` in minutes, `powermode` (do not wake sleeping disks) and temperature alert thresholds (`difference`, `informational`, `critical`).",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -70,9 +70,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="smart_update",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,

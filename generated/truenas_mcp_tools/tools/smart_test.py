@@ -17,13 +17,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         description="Abort non-captive S.M.A.R.T. tests for disk.",
         annotations=Annotations(
             read_only=False,
-            destructive=True,
+            destructive=False,
             idempotent=False,
             open_world=False,
         ),
         policy=Policy(
-            safety="destructive",
-            confirm=True,
+            safety="write",
+            confirm=False,
             roles=(),
             job=False,
             pipe=None,
@@ -36,7 +36,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="disk",
-                property="disk",
+                argument="disk",
                 required=True,
             ),
         ),
@@ -71,9 +71,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="smart_task_create",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -107,7 +106,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -147,7 +146,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="full_disk",
-                property="full_disk",
+                argument="full_disk",
                 required=False,
                 default=False,
             ),
@@ -188,12 +187,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="query-options-get_instance",
-                property="query_options_get_instance",
+                argument="query_options_get_instance",
                 required=False,
                 default={},
             ),
@@ -206,8 +205,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="smart_test_manual_test",
         method="smart.test.manual_test",
-        title="SMART test: manual test",
-        description="Run manual SMART tests for `disks`.\n\n`type` indicates what type of SMART test will be ran and must be specified.",
+        title="Run a SMART test now",
+        description='Run manual SMART tests for `disks`.\n\n`type` indicates what type of SMART test will be ran and must be specified.\n\nExample: `{"disks": [{"identifier": "{serial}ABC123", "type": "SHORT"}]}` (identifiers from `disk.query`). Tests run in the background on the disk; read the outcome later with `smart.test.results`.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -229,7 +228,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="disks",
-                property="disks",
+                argument="disks",
                 required=False,
                 default=[],
             ),
@@ -243,7 +242,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="smart_test_query",
         method="smart.test.query",
         title="SMART test: query",
-        description='SMART test: query\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        description='List scheduled SMART test tasks: `type` (SHORT, LONG, CONVEYANCE, OFFLINE), the `disks` or `all_disks`, cron-like `schedule` and description.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -270,13 +269,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -317,7 +316,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="disk",
-                property="disk",
+                argument="disk",
                 required=True,
             ),
         ),
@@ -329,8 +328,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="smart_test_results",
         method="smart.test.results",
-        title="SMART test: results",
-        description='Get disk(s) S.M.A.R.T. test(s) results.\n\n`options.extra.tests_filter` is an optional filter for tests results.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        title="Get SMART test results",
+        description='Get disk(s) S.M.A.R.T. test(s) results.\n\n`options.extra.tests_filter` is an optional filter for tests results.\n\nExample: `{"filters": [["disk", "=", "sda"]]}`. Each row is one disk with its `tests` (type, status such as SUCCESS or FAILED, lifetime hours, LBA of first error) and `current_test` progress if one is running.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -357,13 +356,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -399,14 +398,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="smart_test_update",
-                property="smart_test_update",
+                argument="smart_test_update",
                 required=False,
-                default={},
             ),
         ),
         flatten=False,

@@ -86,7 +86,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="smb_config",
         method="smb.config",
         title="SMB: config",
-        description="SMB: config",
+        description="SMB service settings: NetBIOS name and aliases, workgroup, description, `enable_smb1`, `unixcharset`, `aapl_extensions`, guest account, bind IPs, admin group and whether multichannel and SMB encryption are on.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -121,7 +121,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="smb_status",
         method="smb.status",
-        title="SMB: status",
+        title="List SMB sessions and open files",
         description="Returns SMB server status (sessions, open files, locks, notifications).\n\n`info_level` type of information requests. Defaults to ALL.\n\n`status_options` additional options to filter query results. Supported\nvalues are as follows: `verbose` gives more verbose status output\n`fast` causes smbstatus to not check if the status data is valid by\nchecking if the processes that the status data refer to all still\nexist. This speeds up execution on busy systems and clusters but\nmight display stale data of processes that died without cleaning up\nproperly. `restrict_user` specifies the limits results to the specified\nuser.\n\nThis API endpoint also supports a legacy `info_level` AUTH_LOG that\nprovides AUTHENTICATION events from the SMB audit log. Support for\nthis information level will be removed in a future version.",
         annotations=Annotations(
             read_only=True,
@@ -149,25 +149,25 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="info_level",
-                property="info_level",
+                argument="info_level",
                 required=False,
                 default="ALL",
             ),
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
             Param(
                 wire_name="status_options",
-                property="status_options",
+                argument="status_options",
                 required=False,
                 default={},
             ),
@@ -181,7 +181,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="smb_unixcharset_choices",
         method="smb.unixcharset_choices",
         title="SMB: unixcharset choices",
-        description="SMB: unixcharset choices",
+        description="Character sets accepted for the SMB `unixcharset` setting (UTF-8 unless a legacy client needs another).",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -226,7 +226,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(
                 "SHARING_ADMIN",
                 "SHARING_SMB_WRITE",
@@ -243,7 +243,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="smb_update",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),

@@ -14,7 +14,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="snmp_config",
         method="snmp.config",
         title="SNMP: config",
-        description="SNMP: config",
+        description="SNMP service settings: location, contact, community, SNMPv3 user and auth/privacy types (passphrases are secrets), log level and extra options.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -70,7 +70,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="snmp_update",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),

@@ -48,7 +48,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="ssh_config",
         method="ssh.config",
         title="SSH: config",
-        description="SSH: config",
+        description="SSH service settings: TCP port, bind interfaces, whether password login is allowed, SFTP log settings, weak ciphers and extra sshd options. Host keys are secrets.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -91,7 +91,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=("SSH_WRITE",),
             job=False,
             pipe=None,
@@ -104,9 +104,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="ssh_update",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,

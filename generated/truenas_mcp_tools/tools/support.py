@@ -40,9 +40,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="attach_ticket",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -88,7 +87,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="support_config",
         method="support.config",
         title="Support: config",
-        description="Support: config",
+        description="Proactive Support contact settings: whether it is enabled and the primary/secondary contact names, titles, emails and phones.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -127,7 +126,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             read_only=True,
             destructive=False,
             idempotent=True,
-            open_world=True,
+            open_world=False,
         ),
         policy=Policy(
             safety="read",
@@ -233,7 +232,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(
                 "READONLY_ADMIN",
                 "SHARING_ADMIN",
@@ -250,9 +249,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="new_ticket",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -264,7 +262,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="support_similar_issues",
         method="support.similar_issues",
         title="Support: similar issues",
-        description="Support: similar issues",
+        description="Searches the public issue tracker for issues matching the text `query` and returns their summaries and URLs.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -291,7 +289,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query",
-                property="query",
+                argument="query",
                 required=True,
             ),
         ),
@@ -326,9 +324,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="support_update",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,

@@ -43,7 +43,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="system_debug",
         method="system.debug",
         title="System: debug",
-        description="Download a debug file.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.\n\nProduces a file download (TrueNAS output pipe).",
+        description="Download a debug file.\n\nCollects logs and configuration (with secrets redacted) into a debug archive, which can take several minutes.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.\n\nProduces a file download (TrueNAS output pipe).",
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -97,7 +97,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="feature",
-                property="feature",
+                argument="feature",
                 required=True,
             ),
         ),
@@ -141,8 +141,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="system_info",
         method="system.info",
-        title="System: info",
-        description="Returns basic system information.",
+        title="Get system information",
+        description="Takes no arguments. Returns `version` (e.g. TrueNAS-25.04.2), `hostname`, `model` (CPU), `cores` and\n`physical_cores`, `physmem` (RAM in bytes), `ecc_memory`, `uptime_seconds`, `loadavg` (1/5/15 min),\n`boottime`, `datetime`, `timezone`, system manufacturer/product/serial and the `license` (null on Community\nEdition). A good first call to learn what box you are talking to.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -183,7 +183,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(),
             job=False,
             pipe=None,
@@ -196,7 +196,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="license",
-                property="license",
+                argument="license",
                 required=True,
             ),
         ),
@@ -269,8 +269,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="system_reboot",
         method="system.reboot",
-        title="System: reboot",
-        description='Reboots the operating system.\n\nEmits an "added" event of name "system" and id "reboot".\n\nRuns as a TrueNAS job: the call reports progress and returns the job\'s result, or a job handle to follow with the job tools if it takes longer than the server\'s wait bound.',
+        title="Reboot the NAS",
+        description='Reboots the operating system.\n\nEmits an "added" event of name "system" and id "reboot".\n\nEvery share, app, VM and client connection (this one included) drops until the system is back, typically\nseveral minutes. `reason` is required and recorded, e.g. `{"reason": "apply kernel update"}`; check\n`system.reboot.info` and running jobs (`core.get_jobs`) first.\n\nRuns as a TrueNAS job: the call reports progress and returns the job\'s result, or a job handle to follow with the job tools if it takes longer than the server\'s wait bound.',
         annotations=Annotations(
             read_only=False,
             destructive=True,
@@ -292,12 +292,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="reason",
-                property="reason",
+                argument="reason",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={"delay": None},
             ),
@@ -333,9 +333,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="version_str",
-                property="version_str",
+                argument="version_str",
                 required=False,
-                default=None,
             ),
         ),
         flatten=False,
@@ -346,8 +345,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="system_shutdown",
         method="system.shutdown",
-        title="System: shutdown",
-        description='Shuts down the operating system.\n\nAn "added" event of name "system" and id "shutdown" is emitted when shutdown is initiated.\n\nRuns as a TrueNAS job: the call reports progress and returns the job\'s result, or a job handle to follow with the job tools if it takes longer than the server\'s wait bound.',
+        title="Power off the NAS",
+        description='Shuts down the operating system.\n\nAn "added" event of name "system" and id "shutdown" is emitted when shutdown is initiated.\n\nThe system stays off until someone powers it on locally or through the BMC. `reason` is required, e.g. `{"reason": "UPS on battery"}`.\n\nRuns as a TrueNAS job: the call reports progress and returns the job\'s result, or a job handle to follow with the job tools if it takes longer than the server\'s wait bound.',
         annotations=Annotations(
             read_only=False,
             destructive=True,
@@ -369,12 +368,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="reason",
-                property="reason",
+                argument="reason",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={"delay": None},
             ),
@@ -416,8 +415,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="system_version",
         method="system.version",
-        title="System: version",
-        description="Returns the full name of the software version of the system.",
+        title="Get the TrueNAS version",
+        description="Returns the full version string, e.g. `TrueNAS-25.04.2`. Takes no arguments; `system.version_short` returns just `25.04.2`.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -445,7 +444,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="system_version_short",
         method="system.version_short",
-        title="System: version short",
+        title="Get the short TrueNAS version",
         description="Returns the short name of the software version of the system.",
         annotations=Annotations(
             read_only=True,

@@ -14,7 +14,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="system_advanced_config",
         method="system.advanced.config",
         title="System advanced: config",
-        description="System advanced: config",
+        description="Advanced settings: console and serial console options, swap, boot pool scrub interval, syslog server and TLS, kernel options and debug flags, isolated GPUs, login banner, MOTD and the SED user. The SED password itself is not returned.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -115,7 +115,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="system_advanced_sed_global_password",
         method="system.advanced.sed_global_password",
         title="System advanced: SED global password",
-        description="Returns configured global SED password in clear-text if one\nis configured, otherwise an empty string",
+        description="Returns configured global SED password in clear-text if one\nis configured, otherwise an empty string\n\nPrivileged: the answer is the clear-text SED password that unlocks the self-encrypting disks.",
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -124,7 +124,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(
                 "READONLY_ADMIN",
                 "SHARING_ADMIN",
@@ -222,9 +222,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         hidden={},
     ),
     ToolSpec(
-        name="system_advanced_syslog_certificate_author_7b72ac",
+        name="system_advanced_syslog_ca_choices",
         method="system.advanced.syslog_certificate_authority_choices",
-        title="System advanced: syslog certificate authority choices",
+        title="List CA choices for syslog TLS",
         description="Return choices of certificate authorities which can be used for `syslog_tls_certificate_authority`.",
         annotations=Annotations(
             read_only=True,
@@ -253,9 +253,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         flatten=False,
         schemas=_SCHEMAS,
         models=ModelRef(
-            "system_advanced",
-            "SystemAdvancedSyslogCertificateAuthor7b72acArgs",
-            "SystemAdvancedSyslogCertificateAuthor7b72acResult",
+            "system_advanced", "SystemAdvancedSyslogCaChoicesArgs", "SystemAdvancedSyslogCaChoicesResult"
         ),
         hidden={},
     ),
@@ -310,7 +308,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=("SYSTEM_ADVANCED_WRITE",),
             job=False,
             pipe=None,
@@ -323,9 +321,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="system_advanced_update",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -346,7 +343,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=("SYSTEM_ADVANCED_WRITE",),
             job=False,
             pipe=None,
@@ -359,7 +356,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="isolated_gpu_pci_ids",
-                property="isolated_gpu_pci_ids",
+                argument="isolated_gpu_pci_ids",
                 required=True,
                 default=[],
             ),

@@ -73,8 +73,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="system_general_config",
         method="system.general.config",
-        title="System general: config",
-        description="System general: config",
+        title="Get general system settings",
+        description="The general settings: web UI addresses and ports (`ui_address`, `ui_port`, `ui_httpsport`,\n`ui_httpsredirect`), the UI certificate (a full certificate row, large), `ui_allowlist` (IPs allowed to reach\nthe UI and API; empty = all), `timezone`, `language`, `kbdmap` and `usage_collection`. Takes no arguments; the certificate makes the answer verbose.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -407,7 +407,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=("SYSTEM_GENERAL_WRITE",),
             job=False,
             pipe=None,
@@ -420,7 +420,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="delay",
-                property="delay",
+                argument="delay",
                 required=False,
                 default=3,
             ),
@@ -469,7 +469,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="system_general_update",
         method="system.general.update",
-        title="System general: update",
+        title="Change general system settings",
         description="Update System General Service Configuration.\n\n`ui_certificate` is used to enable HTTPS access to the system. If `ui_certificate` is not configured on boot,\nit is automatically created by the system.\n\n`ui_httpsredirect` when set, makes sure that all HTTP requests are converted to HTTPS requests to better\nenhance security.\n\n`ui_address` and `ui_v6address` are a list of valid ipv4/ipv6 addresses respectively which the system will\nlisten on.\n\n`ui_allowlist` is a list of IP addresses and networks that are allow to use API and UI. If this list is empty,\nthen all IP addresses are allowed to use API and UI.\n\n`ds_auth` controls whether configured Directory Service users that are granted with Privileges are allowed to\nlog in to the Web UI or use TrueNAS API.\n\nUI configuration is not applied automatically. Call `system.general.ui_restart` to apply new UI settings (all\nHTTP connections will be aborted) or specify `ui_restart_delay` (in seconds) to automatically apply them after\nsome small amount of time necessary you might need to receive the response for your settings update request.\n\nIf incorrect UI configuration is applied, you might loss API connectivity and won't be able to fix the settings.\nTo avoid that, specify `rollback_timeout` (in seconds). It will automatically roll back UI configuration to the\npreviously working settings after `rollback_timeout` passes unless you call `system.general.checkin` in case\nthe new settings were correct and no rollback is necessary.",
         annotations=Annotations(
             read_only=False,
@@ -479,7 +479,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=("SYSTEM_GENERAL_WRITE",),
             job=False,
             pipe=None,
@@ -492,9 +492,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="general_settings",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,

@@ -36,7 +36,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="ntp_server_create",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -71,7 +71,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -111,12 +111,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -132,7 +132,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="system_ntpserver_query",
         method="system.ntpserver.query",
         title="System ntpserver: query",
-        description='System ntpserver: query\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        description='List NTP servers: `address`, `burst`, `iburst`, `prefer`, `minpoll` and `maxpoll`.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -159,13 +159,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -214,12 +214,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="ntp_server_update",
-                property="ntp_server_update",
+                argument="ntp_server_update",
                 required=True,
             ),
         ),

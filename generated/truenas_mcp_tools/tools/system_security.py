@@ -14,7 +14,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="system_security_config",
         method="system.security.config",
         title="System security: config",
-        description="System security: config",
+        description="Security settings (Enterprise): FIPS mode, STIG mode and the local password policy (age, length, complexity, history).",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -57,7 +57,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=("SYSTEM_SECURITY_WRITE",),
             job=True,
             pipe=None,
@@ -70,7 +70,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="system_security_update",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),

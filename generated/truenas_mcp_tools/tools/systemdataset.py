@@ -14,7 +14,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="systemdataset_config",
         method="systemdataset.config",
         title="Systemdataset: config",
-        description="Systemdataset: config",
+        description="Where the system dataset (logs, reporting data, SMB state, cores) lives: `pool`, `pool_set`, `uuid` and `path`.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -75,7 +75,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="include_current_pool",
-                property="include_current_pool",
+                argument="include_current_pool",
                 required=False,
                 default=True,
             ),
@@ -98,7 +98,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(
                 "DATASET_WRITE",
                 "SHARING_ADMIN",
@@ -114,7 +114,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="sysdataset_update",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),

@@ -14,7 +14,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="tn_connect_config",
         method="tn_connect.config",
         title="TN connect: config",
-        description="TN connect: config",
+        description="TrueNAS Connect settings: whether it is `enabled`, the registration `status`, certificate and IPs it publishes.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -167,7 +167,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="tn_connect_update",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),

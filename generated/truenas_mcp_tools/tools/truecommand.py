@@ -14,7 +14,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="truecommand_config",
         method="truecommand.config",
         title="TrueCommand: config",
-        description="TrueCommand: config",
+        description="TrueCommand settings: `enabled`, `status` of the connection and the API key (secret).",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -70,7 +70,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="truecommand_update",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),

@@ -237,7 +237,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             read_only=False,
             destructive=False,
             idempotent=True,
-            open_world=False,
+            open_world=True,
         ),
         policy=Policy(
             safety="write",
@@ -254,12 +254,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="production",
-                property="production",
+                argument="production",
                 required=True,
             ),
             Param(
                 wire_name="attach_debug",
-                property="attach_debug",
+                argument="attach_debug",
                 required=False,
                 default=False,
             ),

@@ -13,7 +13,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="update_check_available",
         method="update.check_available",
-        title="Update: check available",
+        title="Check for TrueNAS updates",
         description="Checks if there is an update available from update server.\n\nstatus:\n  - REBOOT_REQUIRED: an update has already been applied\n  - AVAILABLE: an update is available\n  - UNAVAILABLE: no update available\n  - HA_UNAVAILABLE: HA is non-functional",
         annotations=Annotations(
             read_only=True,
@@ -41,7 +41,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="update-check-available",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),
@@ -55,7 +55,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="update_download",
         method="update.download",
         title="Update: download",
-        description="Download updates using selected train.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
+        description="Download updates using selected train.\n\nOnly downloads the update; nothing is installed until `update.update`.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -87,13 +87,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         description="Updates the system using the uploaded .tar file.\n\n`resume` should be set to `true` if a previous call to this method returned a `CallError` with `errno=EAGAIN`\nmeaning that an upgrade can be performed with a warning and that warning is accepted. In that case, re-uploading\nthe file is not necessary.\n\nUse null `destination` to create a temporary location.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
         annotations=Annotations(
             read_only=False,
-            destructive=False,
+            destructive=True,
             idempotent=False,
             open_world=False,
         ),
         policy=Policy(
-            safety="write",
-            confirm=False,
+            safety="destructive",
+            confirm=True,
             roles=("SYSTEM_UPDATE_WRITE",),
             job=True,
             pipe=None,
@@ -106,7 +106,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="updatefile",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),
@@ -181,7 +181,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="path",
-                property="path",
+                argument="path",
                 required=False,
                 default=None,
             ),
@@ -232,13 +232,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         description="Update the system using a manual update file.\n\n`path` must be the absolute path to the update file.\n\n`options.resume` should be set to `true` if a previous call to this method returned a `CallError` with\n`errno=EAGAIN` meaning that an upgrade can be performed with a warning and that warning is accepted.\n\nIf `options.cleanup` is set to `false` then the manual update file won't be removed on update success and\nnewly created BE won't be removed on update failure (useful for debugging purposes).\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
         annotations=Annotations(
             read_only=False,
-            destructive=False,
+            destructive=True,
             idempotent=False,
             open_world=False,
         ),
         policy=Policy(
-            safety="write",
-            confirm=False,
+            safety="destructive",
+            confirm=True,
             roles=("SYSTEM_UPDATE_WRITE",),
             job=True,
             pipe=None,
@@ -251,12 +251,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="path",
-                property="path",
+                argument="path",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -292,7 +292,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="autocheck",
-                property="autocheck",
+                argument="autocheck",
                 required=True,
             ),
         ),
@@ -327,7 +327,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="train",
-                property="train",
+                argument="train",
                 required=True,
             ),
         ),
@@ -340,16 +340,16 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="update_update",
         method="update.update",
         title="Update: update",
-        description="Downloads (if not already in cache) and apply an update.\n\n`resume` should be set to `true` if a previous call to this method returned a `CallError` with `errno=EAGAIN`\nmeaning that an upgrade can be performed with a warning and that warning is accepted. In that case, update\nprocess will be continued using an already downloaded file without performing any extra checks.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
+        description="Downloads (if not already in cache) and apply an update.\n\n`resume` should be set to `true` if a previous call to this method returned a `CallError` with `errno=EAGAIN`\nmeaning that an upgrade can be performed with a warning and that warning is accepted. In that case, update\nprocess will be continued using an already downloaded file without performing any extra checks.\n\nCheck `update.check_available` first. The update installs into a new boot environment; the previous one stays for `boot.environment.activate` if needed.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
         annotations=Annotations(
             read_only=False,
-            destructive=False,
-            idempotent=True,
+            destructive=True,
+            idempotent=False,
             open_world=True,
         ),
         policy=Policy(
-            safety="write",
-            confirm=False,
+            safety="destructive",
+            confirm=True,
             roles=("SYSTEM_UPDATE_WRITE",),
             job=True,
             pipe=None,
@@ -362,7 +362,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="update",
-                property=None,
+                argument=None,
                 required=False,
                 default={},
             ),

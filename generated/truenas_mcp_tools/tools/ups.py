@@ -14,7 +14,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="ups_config",
         method="ups.config",
         title="UPS: config",
-        description="UPS: config",
+        description="UPS service settings: mode (MASTER/SLAVE), driver and port, identifier, shutdown policy (`shutdown` on low battery or after `shutdowntimer` seconds), monitor user and remote host.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -82,7 +82,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="ups_port_choices",
         method="ups.port_choices",
         title="UPS: port choices",
-        description="UPS: port choices",
+        description="Serial and USB ports a UPS can be attached to.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -125,7 +125,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=("SYSTEM_GENERAL_WRITE",),
             job=False,
             pipe=None,
@@ -138,9 +138,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="ups_update",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,

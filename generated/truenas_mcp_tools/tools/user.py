@@ -13,8 +13,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="user_create",
         method="user.create",
-        title="User: create",
-        description="Create a new user.",
+        title="Create a user",
+        description='Example: `{"username": "alice", "full_name": "Alice Smith", "password": "...", "group_create": true, "smb":\ntrue, "home": "/mnt/tank/home/alice", "home_create": true}`. Either set a `password`, `random_password: true`\n(the answer then holds it) or `password_disabled: true`. `smb: true` lets the user log in to SMB shares.\nReturns the new user row.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -36,7 +36,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="user_create",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -48,8 +48,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="user_delete",
         method="user.delete",
-        title="User: delete",
-        description="Delete user `id`.\n\nThe `delete_group` option deletes the user primary group if it is not being used by\nany other user.",
+        title="Delete a user",
+        description='Example: `{"id": 35, "options": {"delete_group": true}}`. The home directory and files stay on disk, owned by\nthe bare uid; the user\'s API keys stop working. Built-in accounts cannot be deleted.',
         annotations=Annotations(
             read_only=False,
             destructive=True,
@@ -71,12 +71,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={"delete_group": True},
             ),
@@ -90,7 +90,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="user_get_instance",
         method="user.get_instance",
         title="User: get instance",
-        description="Returns instance matching `id`. If `id` is not found, Validation error is raised.\n\nPlease see `query` method documentation for `options`.",
+        description="Returns instance matching `id`. If `id` is not found, Validation error is raised.\n\nPlease see `query` method documentation for `options`.\n\n`id` is the user's database id from `user.query` (not the uid or username).",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -117,12 +117,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -197,7 +197,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="get_user_obj",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -238,8 +238,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="user_query",
         method="user.query",
-        title="User: query",
-        description='Query users with `query-filters` and `query-options`.\n\nIf users provided by Active Directory or LDAP are not desired, then\n"local", "=", True should be added to filters.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        title="List users",
+        description='Rows: `id` (the database id the other user tools take, not the uid), `uid`, `username`, `full_name`,\n`email`, `home`, `shell`, `group` (primary) and `groups` (group database ids), `builtin`, `local` (false for\nActive Directory/LDAP users), `locked`, `password_disabled`, `smb`, `sudo_commands` and `roles`. Built-in\nsystem accounts are many: to see people, filter e.g. `{"filters": [["builtin", "=", false], ["local", "=",\ntrue]], "options": {"select": ["id", "username", "full_name"]}}`.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -266,13 +266,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -308,7 +308,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(),
             job=False,
             pipe=None,
@@ -321,12 +321,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="username",
-                property="username",
+                argument="username",
                 required=True,
             ),
             Param(
                 wire_name="twofactor_options",
-                property="twofactor_options",
+                argument="twofactor_options",
                 required=True,
             ),
         ),
@@ -348,7 +348,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(),
             job=False,
             pipe=None,
@@ -361,7 +361,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="set_password_data",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -383,7 +383,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=(),
             job=False,
             pipe=None,
@@ -396,17 +396,17 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="username",
-                property="username",
+                argument="username",
                 required=True,
             ),
             Param(
                 wire_name="password",
-                property="password",
+                argument="password",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={"ec2": None},
             ),
@@ -447,7 +447,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="group_ids",
-                property="group_ids",
+                argument="group_ids",
                 required=False,
                 default=[],
             ),
@@ -483,7 +483,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="username",
-                property="username",
+                argument="username",
                 required=True,
             ),
         ),
@@ -495,8 +495,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="user_update",
         method="user.update",
-        title="User: update",
-        description="Update attributes of an existing user.",
+        title="Change a user",
+        description='`id` is the database id from `user.query`; send only the fields to change, e.g. `{"id": 35, "user_update":\n{"groups": [41, 44], "locked": false}}`. `groups` replaces the whole list. Returns the updated user.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -518,12 +518,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="user_update",
-                property="user_update",
+                argument="user_update",
                 required=True,
             ),
         ),

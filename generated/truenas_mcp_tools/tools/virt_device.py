@@ -70,7 +70,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="virt_device_export_disk_image",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -110,7 +110,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="gpu_type",
-                property="gpu_type",
+                argument="gpu_type",
                 required=True,
             ),
         ),
@@ -126,13 +126,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         description="Imports a specified disk image.\n\nUtilized qemu-img with the auto-detect functionality to auto-convert\nany supported disk image format to RAW -> ZVOL\n\nAs of this implementation it supports:\n\n- QCOW2\n- QED\n- RAW\n- VDI\n- VPC\n- VMDK\n\n`diskimg` is a required parameter for the incoming disk image\n`zvol` is the required target for the imported disk image\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
         annotations=Annotations(
             read_only=False,
-            destructive=False,
+            destructive=True,
             idempotent=False,
             open_world=False,
         ),
         policy=Policy(
-            safety="write",
-            confirm=False,
+            safety="destructive",
+            confirm=True,
             roles=("VIRT_INSTANCE_WRITE",),
             job=True,
             pipe=None,
@@ -145,7 +145,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="virt_device_import_disk_image",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -185,7 +185,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="nic_type",
-                property="nic_type",
+                argument="nic_type",
                 required=True,
             ),
         ),

@@ -51,7 +51,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="virt_global_config",
         method="virt.global.config",
         title="Virt global: config",
-        description="Virt global: config",
+        description="Instance (Incus) settings: the `pool` holding instances (null = disabled), extra `storage_pools`, the bridge and IPv4/IPv6 networks, and the service `state`.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -118,7 +118,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="name",
-                property="name",
+                argument="name",
                 required=True,
             ),
         ),
@@ -177,7 +177,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=("VIRT_GLOBAL_WRITE",),
             job=True,
             pipe=None,
@@ -193,7 +193,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="virt_global_update",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),

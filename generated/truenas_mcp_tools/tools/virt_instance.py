@@ -36,7 +36,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="virt_instance_create",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -71,7 +71,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -106,12 +106,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="device",
-                property="device",
+                argument="device",
                 required=True,
             ),
         ),
@@ -146,12 +146,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="name",
-                property="name",
+                argument="name",
                 required=True,
             ),
         ),
@@ -163,7 +163,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="virt_instance_device_list",
         method="virt.instance.device_list",
-        title="Virt instance: device list",
+        title="List an instance's devices",
         description="List all devices associated to an instance.",
         annotations=Annotations(
             read_only=True,
@@ -191,7 +191,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -226,12 +226,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="device",
-                property="device",
+                argument="device",
                 required=True,
             ),
         ),
@@ -271,12 +271,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -317,7 +317,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="virt_instances_image_choices",
-                property=None,
+                argument=None,
                 required=False,
                 default={"remote": "LINUX_CONTAINERS"},
             ),
@@ -330,7 +330,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="virt_instance_query",
         method="virt.instance.query",
-        title="Virt instance: query",
+        title="List containers and VMs (Incus instances)",
         description='Query all instances with `query-filters` and `query-options`.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
@@ -358,13 +358,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -413,12 +413,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="stop_args",
-                property="stop_args",
+                argument="stop_args",
                 required=False,
                 default={"force": False, "timeout": -1},
             ),
@@ -454,7 +454,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -476,7 +476,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=("VIRT_INSTANCE_WRITE",),
             job=True,
             pipe=None,
@@ -489,12 +489,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="stop_args",
-                property="stop_args",
+                argument="stop_args",
                 required=False,
                 default={"force": False, "timeout": -1},
             ),
@@ -530,12 +530,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="virt_instance_update",
-                property="virt_instance_update",
+                argument="virt_instance_update",
                 required=True,
             ),
         ),

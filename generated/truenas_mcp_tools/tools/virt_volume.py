@@ -14,7 +14,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="virt_volume_create",
         method="virt.volume.create",
         title="Virt volume: create",
-        description="Virt volume: create",
+        description='Creates an empty block volume for instances, e.g. `{"name": "data1", "size": 10240}` (size in MB, at least 512).',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -36,7 +36,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="virt_volume_create",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -49,7 +49,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="virt_volume_delete",
         method="virt.volume.delete",
         title="Virt volume: delete",
-        description="Virt volume: delete",
+        description="Deletes volume `id` and its data; it must not be attached to an instance.",
         annotations=Annotations(
             read_only=False,
             destructive=True,
@@ -71,7 +71,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -111,12 +111,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -130,7 +130,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="virt_volume_import_iso",
         method="virt.volume.import_iso",
         title="Virt volume: import ISO",
-        description="Virt volume: import ISO\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.\n\nTakes a file upload (TrueNAS input pipe).",
+        description="Imports an ISO image as a volume named `name`, from `iso_location` (a path on the NAS) or an upload (`upload_iso: true`).\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.\n\nTakes a file upload (TrueNAS input pipe).",
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -152,7 +152,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="virt_volume_import_iso",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -165,7 +165,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="virt_volume_import_zvol",
         method="virt.volume.import_zvol",
         title="Virt volume: import zvol",
-        description="Virt volume: import zvol\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
+        description='Makes existing zvols available as Incus volumes: `to_import` lists `{"zvol_path": ..., "virt_volume_name": ...}`; `clone: true` copies instead of moving them.\n\nRuns as a TrueNAS job: the call reports progress and returns the job\'s result, or a job handle to follow with the job tools if it takes longer than the server\'s wait bound.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -174,7 +174,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         ),
         policy=Policy(
             safety="write",
-            confirm=False,
+            confirm=True,
             roles=("VIRT_IMAGE_WRITE",),
             job=True,
             pipe=None,
@@ -187,7 +187,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="virt_volume_import_iso",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -200,7 +200,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="virt_volume_query",
         method="virt.volume.query",
         title="Virt volume: query",
-        description='Virt volume: query\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        description='List custom Incus volumes: `id`/`name`, `content_type` (BLOCK or ISO), `storage_pool`, size in `config` and `used_by` (instances attached).\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -227,13 +227,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -260,7 +260,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="virt_volume_update",
         method="virt.volume.update",
         title="Virt volume: update",
-        description="Virt volume: update",
+        description='Grows volume `id`, e.g. `{"id": "data1", "virt_volume_update": {"size": 20480}}` (MB).',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -282,12 +282,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="virt_volume_update",
-                property="virt_volume_update",
+                argument="virt_volume_update",
                 required=True,
             ),
         ),

@@ -111,12 +111,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="name",
-                property="name",
+                argument="name",
                 required=False,
                 default=None,
             ),
@@ -191,7 +191,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="vm_create",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -229,12 +229,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={"force": False, "zvols": False},
             ),
@@ -273,7 +273,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="vm_export_disk_image",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -351,7 +351,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="overcommit",
-                property="overcommit",
+                argument="overcommit",
                 required=False,
                 default=False,
             ),
@@ -394,7 +394,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -436,7 +436,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -478,18 +478,18 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="host",
-                property="host",
+                argument="host",
                 required=False,
                 default="",
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={"protocol": "HTTP"},
             ),
@@ -532,12 +532,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -551,7 +551,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="vm_get_memory_usage",
         method="vm.get_memory_usage",
         title="VM: get memory usage",
-        description="VM: get memory usage",
+        description="Memory in use by the running VM `id`, in bytes.",
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -580,7 +580,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -622,7 +622,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -712,13 +712,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         description="Imports a specified disk image.\n\nUtilized qemu-img with the auto-detect functionality to auto-convert\nany supported disk image format to RAW -> ZVOL\n\nAs of this implementation it supports:\n\n- QCOW2\n- QED\n- RAW\n- VDI\n- VPC\n- VMDK\n\n`diskimg` is an required parameter for the incoming disk image\n`zvol` is the required target for the imported disk image\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
         annotations=Annotations(
             read_only=False,
-            destructive=False,
+            destructive=True,
             idempotent=False,
             open_world=False,
         ),
         policy=Policy(
-            safety="write",
-            confirm=False,
+            safety="destructive",
+            confirm=True,
             roles=(
                 "VM_DEVICE_WRITE",
                 "VM_WRITE",
@@ -734,7 +734,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="vm_import_disk_image",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -746,7 +746,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="vm_log_file_download",
         method="vm.log_file_download",
-        title="VM: log file download",
+        title="Download a VM's log file",
         description="Retrieve log file contents of `id` VM.\n\nIt will download empty file if log file does not exist.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.\n\nProduces a file download (TrueNAS output pipe).",
         annotations=Annotations(
             read_only=True,
@@ -776,7 +776,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -818,7 +818,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -928,7 +928,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -940,8 +940,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="vm_query",
         method="vm.query",
-        title="VM: query",
-        description='VM: query\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        title="List virtual machines",
+        description='List classic KVM virtual machines: `id`, `name`, `vcpus`/`cores`/`threads`, `memory` (MiB), `bootloader`, `autostart`, `devices` and `status` (`state` RUNNING, STOPPED or SUSPENDED).\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -970,13 +970,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -1100,7 +1100,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -1138,7 +1138,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -1176,12 +1176,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={"overcommit": False},
             ),
@@ -1224,7 +1224,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -1237,7 +1237,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="vm_stop",
         method="vm.stop",
         title="VM: stop",
-        description="Stops a VM.\n\nFor unresponsive guests who have exceeded the `shutdown_timeout` defined by the user and have become\nunresponsive, they required to be powered down using `vm.poweroff`. `vm.stop` is only going to send a\nshutdown signal to the guest and wait the desired `shutdown_timeout` value before tearing down guest vmemory.\n\n`force_after_timeout` when supplied, it will initiate poweroff for the VM forcing it to exit if it has\nnot already stopped within the specified `shutdown_timeout`.\n\nRuns as a TrueNAS job: the call reports progress and returns the job's result, or a job handle to follow with the job tools if it takes longer than the server's wait bound.",
+        description='Stops a VM.\n\nFor unresponsive guests who have exceeded the `shutdown_timeout` defined by the user and have become\nunresponsive, they required to be powered down using `vm.poweroff`. `vm.stop` is only going to send a\nshutdown signal to the guest and wait the desired `shutdown_timeout` value before tearing down guest vmemory.\n\n`force_after_timeout` when supplied, it will initiate poweroff for the VM forcing it to exit if it has\nnot already stopped within the specified `shutdown_timeout`.\n\nExample: `{"id": 3, "options": {"force_after_timeout": true}}` asks the guest to shut down and powers it off if it has not after its `shutdown_timeout`.\n\nRuns as a TrueNAS job: the call reports progress and returns the job\'s result, or a job handle to follow with the job tools if it takes longer than the server\'s wait bound.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -1262,12 +1262,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={"force": False, "force_after_timeout": False},
             ),
@@ -1342,7 +1342,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
         ),
@@ -1380,12 +1380,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="vm_update",
-                property="vm_update",
+                argument="vm_update",
                 required=True,
             ),
         ),

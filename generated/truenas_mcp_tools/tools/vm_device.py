@@ -70,7 +70,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="vm_device_create",
-                property=None,
+                argument=None,
                 required=True,
             ),
         ),
@@ -105,12 +105,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={"force": False, "raw_file": False, "zvol": False},
             ),
@@ -185,12 +185,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -333,7 +333,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="device",
-                property="device",
+                argument="device",
                 required=True,
             ),
         ),
@@ -416,7 +416,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="vm_device_query",
         method="vm.device.query",
         title="VM device: query",
-        description='VM device: query\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        description='List devices of classic VMs: `vm` (VM id), `order`, and `attributes` with the `dtype` (DISK, RAW, CDROM, NIC, DISPLAY, PCI, USB) and its settings.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -443,13 +443,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={
                     "count": False,
@@ -498,12 +498,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="vm_device_update",
-                property="vm_device_update",
+                argument="vm_device_update",
                 required=True,
             ),
         ),
@@ -615,7 +615,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="device",
-                property="device",
+                argument="device",
                 required=True,
             ),
         ),

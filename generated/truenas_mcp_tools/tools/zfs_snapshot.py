@@ -13,8 +13,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="zfs_snapshot_clone",
         method="zfs.snapshot.clone",
-        title="ZFS snapshot: clone",
-        description="Clone a given snapshot to a new dataset.\n\nReturns:\n    bool: True if succeed otherwise False.",
+        title="Clone a snapshot to a new dataset",
+        description='Example: `{"snapshot": "tank/media@before-cleanup", "dataset_dst": "tank/media-restore"}`: a writable copy that shares blocks with the snapshot, handy to recover files. The snapshot cannot be deleted while the clone exists (see `pool.dataset.promote`).',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -39,9 +39,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="snapshot_clone",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -52,8 +51,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="zfs_snapshot_create",
         method="zfs.snapshot.create",
-        title="ZFS snapshot: create",
-        description="Take a snapshot from a given dataset.",
+        title="Take a snapshot",
+        description='Example: `{"dataset": "tank/media", "name": "before-cleanup", "recursive": true}` creates\n`tank/media@before-cleanup` (and the same on every child with `recursive`). Use `naming_schema` (strftime)\ninstead of `name` so periodic-task retention and replication recognise it. Returns the snapshot row.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -81,9 +80,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="snapshot_create",
-                property=None,
+                argument=None,
                 required=False,
-                default={},
             ),
         ),
         flatten=True,
@@ -94,8 +92,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="zfs_snapshot_delete",
         method="zfs.snapshot.delete",
-        title="ZFS snapshot: delete",
-        description="Delete snapshot of name `id`.\n\n`options.defer` will defer the deletion of snapshot.",
+        title="Delete a snapshot",
+        description='Example: `{"id": "tank/media@before-cleanup"}`; `options.recursive` also deletes the same-named snapshots of\nchild datasets. Data that only the snapshot referenced is freed and gone. Held snapshots (`zfs.snapshot.hold`)\nand snapshots with clones cannot be deleted. Returns true.',
         annotations=Annotations(
             read_only=False,
             destructive=True,
@@ -120,12 +118,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -138,8 +136,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="zfs_snapshot_get_instance",
         method="zfs.snapshot.get_instance",
-        title="ZFS snapshot: get instance",
-        description="Returns instance matching `id`. If `id` is not found, Validation error is raised.\n\nPlease see `query` method documentation for `options`.",
+        title="Get one snapshot",
+        description='`id` is the full snapshot name, e.g. `{"id": "tank/media@auto-2025-01-01_00-00"}`.',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -170,12 +168,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="query-options-get_instance",
-                property="query_options_get_instance",
+                argument="query_options_get_instance",
                 required=False,
                 default={},
             ),
@@ -189,7 +187,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="zfs_snapshot_hold",
         method="zfs.snapshot.hold",
         title="ZFS snapshot: hold",
-        description="Holds snapshot `id`.\n\n`truenas` tag will be added to the snapshot's tag namespace.\n\n`options.recursive` will hold snapshots recursively.",
+        description="Holds snapshot `id`.\n\n`truenas` tag will be added to the snapshot's tag namespace.\n\n`options.recursive` will hold snapshots recursively.\n\nA held snapshot cannot be deleted, by hand or by retention, until `zfs.snapshot.release`.",
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -214,12 +212,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -232,8 +230,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="zfs_snapshot_query",
         method="zfs.snapshot.query",
-        title="ZFS snapshot: query",
-        description='Query all ZFS Snapshots with `query-filters` and `query-options`.\n\n`query-options.extra.holds` specifies whether hold tags for snapshots should be retrieved (false by default)\n\n`query-options.extra.min_txg` can be specified to limit snapshot retrieval based on minimum transaction group.\n\n`query-options.extra.max_txg` can be specified to limit snapshot retrieval based on maximum transaction group.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
+        title="List snapshots",
+        description='Query all ZFS Snapshots with `query-filters` and `query-options`.\n\n`query-options.extra.holds` specifies whether hold tags for snapshots should be retrieved (false by default)\n\n`query-options.extra.min_txg` can be specified to limit snapshot retrieval based on minimum transaction group.\n\n`query-options.extra.max_txg` can be specified to limit snapshot retrieval based on maximum transaction group.\n\nRows: `id`/`name` (`dataset@snapshot`), `dataset`, `snapshot_name`, `properties` (e.g. `creation`, `used`,\n`referenced`) and, with `options.extra.holds`, hold tags. Answers can be huge: always filter, e.g.\n`{"filters": [["dataset", "=", "tank/media"]], "options": {"select": ["name", "properties.creation.value"],\n"order_by": ["-properties.creation.parsed"], "limit": 20}}` for the newest 20 of one dataset. `count: true`\nreturns just the number.\n\nQuery arguments: `filters` is a list of `[field, op, value]` conditions, all of which must match; use `["OR", [cond, cond, ...]]` for alternatives. Operators: `=` `!=` `>` `>=` `<` `<=` `~` (regex) `in` `nin` `rin` `rnin` (value in list / list contains value) `^` `!^` (starts with) `$` `!$` (ends with); prefix `C` for case-insensitive (e.g. `C=`). Fields use dots for nesting (`properties.used`). `options`: `select` (list of fields to return; use it to keep answers small), `order_by` (`field` or `-field`), `limit`, `offset`, `count` (return only the number of matches), `get` (return the first match as an object).',
         annotations=Annotations(
             read_only=True,
             destructive=False,
@@ -264,13 +262,13 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="query-filters",
-                property="filters",
+                argument="filters",
                 required=False,
                 default=[],
             ),
             Param(
                 wire_name="query-options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -309,12 +307,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -327,8 +325,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="zfs_snapshot_rollback",
         method="zfs.snapshot.rollback",
-        title="ZFS snapshot: rollback",
-        description="Rollback to a given snapshot `id`.\n\n`options.recursive` will destroy any snapshots and bookmarks more recent than the one\nspecified.\n\n`options.recursive_clones` is just like `recursive` but will also destroy any clones.\n\n`options.force` will force unmount of any clones.\n\n`options.recursive_rollback` will do a complete recursive rollback of each child snapshots for `id`. If\nany child does not have specified snapshot, this operation will fail.",
+        title="Roll a dataset back to a snapshot",
+        description='Rollback to a given snapshot `id`.\n\n`options.recursive` will destroy any snapshots and bookmarks more recent than the one\nspecified.\n\n`options.recursive_clones` is just like `recursive` but will also destroy any clones.\n\n`options.force` will force unmount of any clones.\n\n`options.recursive_rollback` will do a complete recursive rollback of each child snapshots for `id`. If\nany child does not have specified snapshot, this operation will fail.\n\nEverything written to the dataset after the snapshot is lost. By default only the most recent snapshot can be\nrolled back to; `options.recursive: true` allows an older one by destroying the newer snapshots. Example:\n`{"id": "tank/media@before-cleanup", "options": {"recursive": true}}`. Consider `zfs.snapshot.clone` to recover\nfiles without losing newer data.',
         annotations=Annotations(
             read_only=False,
             destructive=True,
@@ -353,12 +351,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="options",
-                property="options",
+                argument="options",
                 required=False,
                 default={},
             ),
@@ -372,7 +370,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         name="zfs_snapshot_update",
         method="zfs.snapshot.update",
         title="ZFS snapshot: update",
-        description="ZFS snapshot: update",
+        description='Sets or removes user properties on snapshot `id`, e.g. `{"id": "tank@s1", "snapshot_update": {"user_properties_update": [{"key": "org:note", "value": "keep"}]}}`. Returns the snapshot row.',
         annotations=Annotations(
             read_only=False,
             destructive=False,
@@ -400,12 +398,12 @@ TOOLS: tuple[ToolSpec, ...] = (
         params=(
             Param(
                 wire_name="id",
-                property="id",
+                argument="id",
                 required=True,
             ),
             Param(
                 wire_name="snapshot_update",
-                property="snapshot_update",
+                argument="snapshot_update",
                 required=False,
                 default={},
             ),

@@ -93,3 +93,13 @@ def sim(
         click.echo(line)
 
     asyncio.run(run_until_stopped(simulator, host, port, ssl=context, state_path=state, announce=announce))
+
+
+def _register_server_commands() -> None:
+    from truenas_mcp.server.cli import serve, tools
+
+    main.add_command(serve)
+    main.add_command(tools)
+
+
+_register_server_commands()

@@ -1,0 +1,253 @@
+"""The MCP server and its ASGI application: profiles on their URLs, health, readiness and metrics.
+
+One low-level SDK ``Server`` (exact generated schemas, no SDK-side validation) and one session manager
+serve every profile; the URL picks the profile. A small ASGI wrapper per route stores the profile in the
+request scope, where the handlers read it, so a legacy session opened on ``/mcp`` still gets read-only
+treatment when it posts to ``/mcp/readonly``. Both protocol eras (2025-11-25 and 2026-07-28) are served by
+the SDK's session manager from the same routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import mcp_types as types
+from mcp.server.caching import CacheHint
+from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel import Server
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from truenas_mcp import __version__
+from truenas_mcp.server import builtin
+from truenas_mcp.server.access import Principal, ToolRef, principal_of
+from truenas_mcp.server.calls import CallContext, ToolRuntime
+from truenas_mcp.server.logs import RequestIdMiddleware
+from truenas_mcp.server.metrics import CONTENT_TYPE
+from truenas_mcp.server.profiles import PATH_ALL, PATH_DEFAULT, PATH_READONLY, Profile, ProfileError
+
+log = logging.getLogger("truenas_mcp.server")
+
+PROFILE_SCOPE_KEY = "truenas_mcp.profile"
+_LIST_TTL_MS = 300_000
+
+
+def instructions(runtime: ToolRuntime) -> str:
+    s = runtime.settings
+    return (
+        f"Tools for a TrueNAS SCALE {runtime.catalog.truenas_version} system. Query tools return at most "
+        f"{s.default_limit} rows unless you pass options.limit; pass options.select (the fields you need) "
+        f"and filters to keep answers small. Answers are capped at {s.max_answer_bytes} bytes; a `page` "
+        "object says how to get the rest. Long jobs return a job handle: follow it with job_wait. "
+        "On /mcp and /mcp/readonly, search_tools finds tools beyond the listed ones."
+    )
+
+
+class Listings:
+    """Tool definitions per profile, built once: listings are deterministic and byte-stable."""
+
+    def __init__(self, runtime: ToolRuntime) -> None:
+        self._runtime = runtime
+        self._cache: dict[str, list[tuple[ToolRef, dict[str, Any]]]] = {}
+
+    def definitions(self, profile: Profile) -> list[tuple[ToolRef, dict[str, Any]]]:
+        cached = self._cache.get(profile.name)
+        if cached is None:
+            by_name = self._runtime.catalog.by_name
+            entries: list[tuple[ToolRef, dict[str, Any]]] = []
+            for name in profile.listed:
+                spec = by_name[name]
+                entries.append((ToolRef(spec.name, spec.method, spec.policy), spec.definition()))
+            entries += [(ToolRef(b.name, None, None), b.definition) for b in profile.builtins]
+            entries.sort(key=lambda entry: entry[0].name)
+            cached = self._cache[profile.name] = entries
+        return cached
+
+    def page(self, profile: Profile, principal: Principal, cursor: str | None) -> dict[str, Any]:
+        entries = [
+            definition
+            for ref, definition in self.definitions(profile)
+            if ref.policy is None or self._runtime.access.visible(principal, ref)
+        ]
+        size = self._runtime.settings.list_page_size
+        offset = _decode_cursor(profile, cursor) if cursor is not None else 0
+        if offset > len(entries):
+            raise MCPError(types.INVALID_PARAMS, "invalid cursor: past the end of the tool list")
+        result: dict[str, Any] = {"tools": entries[offset : offset + size]}
+        if offset + size < len(entries):
+            result["nextCursor"] = _encode_cursor(profile, offset + size)
+        return result
+
+
+def _encode_cursor(profile: Profile, offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{profile.name}\n{offset}".encode()).decode("ascii")
+
+
+def _decode_cursor(profile: Profile, cursor: str) -> int:
+    try:
+        name, _, offset = base64.urlsafe_b64decode(cursor.encode("ascii")).decode().partition("\n")
+        value = int(offset)
+    except (ValueError, UnicodeError):
+        raise MCPError(types.INVALID_PARAMS, "invalid cursor") from None
+    if name != profile.name or value < 0:
+        raise MCPError(types.INVALID_PARAMS, "invalid cursor: it belongs to another tool list")
+    return value
+
+
+def profile_of(ctx: ServerRequestContext[Any, Any], fallback: Profile) -> Profile:
+    request = ctx.request
+    if isinstance(request, Request):
+        profile = request.scope.get("state", {}).get(PROFILE_SCOPE_KEY)
+        if isinstance(profile, Profile):
+            return profile
+    return fallback
+
+
+def _complete(ctx: ServerRequestContext[Any, Any], result: dict[str, Any]) -> dict[str, Any]:
+    # 2026-07-28 results must say they are complete (not an input request); older eras have no such field.
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        result["resultType"] = "complete"
+    return result
+
+
+def build_server(runtime: ToolRuntime, *, fallback: Profile | None = None) -> Server[Any]:
+    """The SDK server. ``fallback`` is the profile of requests that do not come over HTTP (in-process)."""
+    default = fallback or runtime.profiles.default
+    listings = Listings(runtime)
+
+    async def on_list_tools(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> dict[str, Any]:
+        profile = profile_of(ctx, default)
+        cursor = params.cursor if params is not None else None
+        return _complete(ctx, listings.page(profile, principal_of(ctx.request), cursor))
+
+    async def on_call_tool(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> dict[str, Any]:
+        call = CallContext(
+            profile=profile_of(ctx, default),
+            principal=principal_of(ctx.request),
+            progress=ctx.session.report_progress,
+        )
+        return _complete(ctx, await runtime.call(call, params.name, params.arguments))
+
+    def input_schema(name: str) -> dict[str, Any] | None:
+        tool = runtime.catalog.by_name.get(name)
+        if tool is not None:
+            return tool.input_schema
+        for entry in default.builtins:
+            if entry.name == name:
+                schema: dict[str, Any] = entry.definition["inputSchema"]
+                return schema
+        return None
+
+    server: Server[Any] = Server(
+        "truenas-mcp",
+        version=__version__,
+        title="TrueNAS SCALE",
+        instructions=instructions(runtime),
+        cache_hints={"tools/list": CacheHint(ttl_ms=_LIST_TTL_MS, scope="private")},
+        get_tool_input_schema=input_schema,
+        on_list_tools=on_list_tools,  # type: ignore[arg-type]
+        on_call_tool=on_call_tool,  # type: ignore[arg-type]
+    )
+    return server
+
+
+class ProfileRoute:
+    """ASGI endpoint: resolve the URL's profile into the scope, then hand over to the MCP transport."""
+
+    def __init__(self, resolve: Callable[[Scope], Profile], transport: StreamableHTTPASGIApp) -> None:
+        self._resolve = resolve
+        self._transport = transport
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            profile = self._resolve(scope)
+        except ProfileError as exc:
+            await JSONResponse({"error": str(exc)}, status_code=404)(scope, receive, send)
+            return
+        scope.setdefault("state", {})[PROFILE_SCOPE_KEY] = profile
+        await self._transport(scope, receive, send)
+
+
+def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
+    """The ASGI application. With ``own_client`` the app starts the TrueNAS client (in the background,
+    so the server answers health checks while TrueNAS is still unreachable) and closes it on shutdown."""
+    settings = runtime.settings
+    server = build_server(runtime)
+    manager = StreamableHTTPSessionManager(
+        app=server,
+        stateless=settings.stateless,
+        security_settings=TransportSecuritySettings(
+            enable_dns_rebinding_protection=True,
+            allowed_hosts=list(settings.allowed_hosts),
+            allowed_origins=list(settings.allowed_origins),
+        ),
+    )
+    transport = StreamableHTTPASGIApp(manager)
+    profiles = runtime.profiles
+
+    def toolsets(scope: Scope) -> Profile:
+        return profiles.toolsets(str(scope.get("path_params", {}).get("toolsets", "")))
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        client = runtime.client
+        if client.authenticated:
+            return JSONResponse({"status": "ready"})
+        reason = str(client.failure) if client.failure else "not connected to TrueNAS (yet)"
+        return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if own_client:
+            runtime.client.start()
+        try:
+            async with manager.run():
+                log.info(
+                    "serving",
+                    extra={"tools": len(runtime.catalog), "profiles": ["default", "readonly", "all"]},
+                )
+                yield
+                await runtime.drain(settings.shutdown_grace_seconds)
+        finally:
+            if own_client:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(runtime.client.close())
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+            Route(PATH_DEFAULT, ProfileRoute(lambda _: profiles.default, transport)),
+            Route(PATH_READONLY, ProfileRoute(lambda _: profiles.readonly, transport)),
+            Route(PATH_ALL, ProfileRoute(lambda _: profiles.all, transport)),
+            Route("/mcp/x/{toolsets}", ProfileRoute(toolsets, transport)),
+        ],
+        middleware=[Middleware(RequestIdMiddleware)],
+        lifespan=lifespan,
+    )
+
+
+__all__ = ["build_app", "build_server", "builtin"]

@@ -1,0 +1,132 @@
+"""``truenas-mcp serve`` and ``truenas-mcp tools``: thin click commands over the server library.
+
+Register them in the ``truenas-mcp`` group with ``main.add_command(serve)`` and ``main.add_command(tools)``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from truenas_mcp.catalog import Catalog, CatalogNotFound, load_catalog
+from truenas_mcp.client import ClientConfig, ClientConfigError
+from truenas_mcp.server.profiles import ProfileError, Profiles
+from truenas_mcp.server.settings import ServerSettings, SettingsError, load_settings
+
+try:  # an offline copy of Claude's BPE; the estimate below is used where it is not installed
+    from anthropic_tokenizer import count_tokens as _count_tokens
+except ImportError:  # pragma: no cover - depends on the platform's wheels
+    _count_tokens = None
+
+TOKENIZER = "anthropic-tokenizer" if _count_tokens is not None else "estimate (JSON bytes / 3.5)"
+
+
+def count_tokens(text: str) -> int:
+    """Tokens of ``text``: Claude's tokenizer when available, else ~3.5 bytes per token (JSON-heavy text)."""
+    if _count_tokens is not None:
+        return int(_count_tokens(text))
+    return round(len(text.encode()) / 3.5)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCost:
+    name: str
+    safety: str
+    tokens: int
+
+
+def profile_costs(catalog: Catalog, profile_name: str, settings: ServerSettings) -> list[ToolCost]:
+    """What ``tools/list`` of a profile contains, with each definition's token count (compact JSON)."""
+    profiles = Profiles(catalog, job_wait_seconds=settings.job_wait_seconds)
+    profile = profiles.named(profile_name)
+    costs = []
+    for name in profile.listed:
+        tool = catalog.by_name[name]
+        text = json.dumps(tool.definition(), separators=(",", ":"), ensure_ascii=False)
+        costs.append(ToolCost(name, tool.policy.safety, count_tokens(text)))
+    for b in profile.builtins:
+        text = json.dumps(b.definition, separators=(",", ":"), ensure_ascii=False)
+        costs.append(ToolCost(b.name, "read" if b.read_only else "write", count_tokens(text)))
+    return sorted(costs, key=lambda c: c.name)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.command()
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="TOML file.")
+@click.option("--host", help="Address to listen on [TRUENAS_MCP_HOST, default 127.0.0.1].")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port [TRUENAS_MCP_PORT, default 8080].")
+def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
+    """Serve the TrueNAS tools over MCP streamable HTTP (/mcp, /mcp/readonly, /mcp/all, /mcp/x/<toolsets>).
+
+    TrueNAS is reached with TRUENAS_URL, TRUENAS_USERNAME and TRUENAS_API_KEY[_FILE]; server settings are
+    TRUENAS_MCP_* variables or the [server] table of --config.
+    """
+    import uvicorn
+
+    from truenas_mcp.client import TrueNASClient
+    from truenas_mcp.server.app import build_app
+    from truenas_mcp.server.calls import ToolRuntime
+    from truenas_mcp.server.logs import configure_logging
+
+    try:
+        settings = load_settings(config_file, host=host, port=port)
+        client_config = ClientConfig.from_env()
+        catalog = load_catalog(settings.catalog)
+    except (SettingsError, ClientConfigError, CatalogNotFound) as exc:
+        _fail(str(exc))
+        return
+    configure_logging(settings.log_level, settings.log_json)
+    runtime = ToolRuntime(catalog, TrueNASClient(client_config), settings)
+    app = build_app(runtime)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None,
+        lifespan="on",
+    )
+
+
+@click.command()
+@click.option(
+    "--profile",
+    "profile_name",
+    default="default",
+    show_default=True,
+    help="default, readonly, all, or x:<toolset>[,<toolset>] (e.g. x:storage,sharing).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def tools(profile_name: str, as_json: bool) -> None:
+    """List the tools a profile exposes and what their definitions cost in tokens."""
+    try:
+        settings = load_settings()
+        catalog = load_catalog(settings.catalog)
+        costs = profile_costs(catalog, profile_name, settings)
+    except (SettingsError, CatalogNotFound, ProfileError) as exc:
+        _fail(str(exc))
+        return
+    total = sum(c.tokens for c in costs)
+    if as_json:
+        doc: dict[str, Any] = {
+            "profile": profile_name,
+            "tokenizer": TOKENIZER,
+            "tool_count": len(costs),
+            "total_tokens": total,
+            "tools": [{"name": c.name, "safety": c.safety, "tokens": c.tokens} for c in costs],
+        }
+        click.echo(json.dumps(doc, indent=2))
+        return
+    width = max((len(c.name) for c in costs), default=4)
+    for c in costs:
+        click.echo(f"{c.name:<{width}}  {c.safety:<11}  {c.tokens:>7}")
+    click.echo(f"{len(costs)} tools, {total} tokens of definitions ({TOKENIZER})")

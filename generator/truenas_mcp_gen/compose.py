@@ -137,9 +137,25 @@ def input_schema(method: Method, hidden: Mapping[str, Any]) -> tuple[Schema, tup
     return _with_defs(positional, defs), tuple(params_list), False
 
 
+def loosen_rows(node: Any) -> Any:
+    """Query answers shaped by ``select`` (fields left out, ``[field, alias]`` renames, dotted paths) must
+    still validate: rows of a query result keep their types but lose ``required`` and closed objects."""
+    if isinstance(node, dict):
+        out = {k: loosen_rows(v) for k, v in node.items() if k != "required"}
+        if out.get("additionalProperties") is False:
+            del out["additionalProperties"]
+        return out
+    if isinstance(node, list):
+        return [loosen_rows(v) for v in node]
+    return node
+
+
 def output_schema(method: Method) -> Schema:
     defs: dict[str, Schema] = {}
     result = _take_defs(method.returns, defs) if method.returns is not None else {}
+    if method.filterable:
+        result = loosen_rows(result)
+        defs = {name: loosen_rows(body) for name, body in defs.items()}
     properties: dict[str, Schema] = {"result": result}
     required = ["result"]
     if method.job:

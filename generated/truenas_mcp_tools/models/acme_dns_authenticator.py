@@ -105,9 +105,6 @@ class AcmeDnsAuthenticatorQueryArgs(TrueNASModel):
 
 
 class AcmeDnsAuthenticatorQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     attributes: Any | MISSING = MISSING
     name: str | MISSING = MISSING
@@ -183,6 +180,55 @@ class ShellSchema(TrueNASModel):
     delay: Annotated[int | MISSING, Field(ge=10)] = MISSING
 
 
+class AcmeDnsAuthenticatorQueryCloudFlareSchemaCloudflareEmail(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class AcmeDnsAuthenticatorQueryCloudFlareSchemaApiKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class AcmeDnsAuthenticatorQueryCloudFlareSchemaApiToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class AcmeDnsAuthenticatorQueryCloudFlareSchema(TrueNASModel):
+    authenticator: Literal["cloudflare"] = "cloudflare"
+    cloudflare_email: AcmeDnsAuthenticatorQueryCloudFlareSchemaCloudflareEmail | None | MISSING = MISSING
+    api_key: AcmeDnsAuthenticatorQueryCloudFlareSchemaApiKey | None | MISSING = MISSING
+    api_token: AcmeDnsAuthenticatorQueryCloudFlareSchemaApiToken | None | MISSING = MISSING
+
+
+class AcmeDnsAuthenticatorQueryDigitalOceanSchema(TrueNASModel):
+    authenticator: Literal["digitalocean"] = "digitalocean"
+    digitalocean_token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class AcmeDnsAuthenticatorQueryOVHSchema(TrueNASModel):
+    authenticator: Literal["OVH"] = "OVH"
+    application_key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    application_secret: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    consumer_key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    endpoint: (
+        Literal["ovh-eu", "ovh-ca", "ovh-us", "kimsufi-eu", "kimsufi-ca", "soyoustart-eu", "soyoustart-ca"]
+        | MISSING
+    ) = MISSING
+
+
+class AcmeDnsAuthenticatorQueryRoute53Schema(TrueNASModel):
+    authenticator: Literal["route53"] = "route53"
+    access_key_id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    secret_access_key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class AcmeDnsAuthenticatorQueryShellSchema(TrueNASModel):
+    authenticator: Literal["shell"] = "shell"
+    script: str | MISSING = MISSING
+    user: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    timeout: Annotated[int | MISSING, Field(ge=5)] = MISSING
+    delay: Annotated[int | MISSING, Field(ge=10)] = MISSING
+
+
 class AcmeDnsAuthenticatorCreateArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -233,12 +279,14 @@ class AcmeDnsAuthenticatorGetInstanceResult(TrueNASModel):
 
 
 class AcmeDnsAuthenticatorQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     attributes: Annotated[
-        CloudFlareSchema | DigitalOceanSchema | OVHSchema | Route53Schema | ShellSchema | MISSING,
+        AcmeDnsAuthenticatorQueryCloudFlareSchema
+        | AcmeDnsAuthenticatorQueryDigitalOceanSchema
+        | AcmeDnsAuthenticatorQueryOVHSchema
+        | AcmeDnsAuthenticatorQueryRoute53Schema
+        | AcmeDnsAuthenticatorQueryShellSchema
+        | MISSING,
         Field(discriminator="authenticator"),
     ] = MISSING
     name: str | MISSING = MISSING

@@ -128,9 +128,6 @@ class AlertserviceQueryArgs(TrueNASModel):
 
 
 class AlertserviceQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     type: str | MISSING = MISSING
     attributes: dict[str, Any] | MISSING = MISSING
@@ -141,9 +138,6 @@ class AlertserviceQueryResultResultItem(TrueNASModel):
 
 
 class AlertserviceQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     type: str | MISSING = MISSING
     attributes: dict[str, Any] | MISSING = MISSING

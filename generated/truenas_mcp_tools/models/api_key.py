@@ -179,9 +179,6 @@ class ApiKeyQueryResultResultItemUsername(RootModel[str]):
 
 
 class ApiKeyQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     name: Annotated[str | MISSING, Field(max_length=200, min_length=1)] = MISSING
     username: str | ApiKeyQueryResultResultItemUsername | MISSING = MISSING
@@ -198,9 +195,6 @@ class ApiKeyQueryResultResultUsername(RootModel[str]):
 
 
 class ApiKeyQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     name: Annotated[str | MISSING, Field(max_length=200, min_length=1)] = MISSING
     username: str | ApiKeyQueryResultResultUsername | MISSING = MISSING

@@ -38,12 +38,9 @@ class AppAvailableArgs(TrueNASModel):
 
 
 class AppAvailableResultResultItemMaintainer(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    name: str
-    email: str
-    url: str | None
+    name: str | MISSING = MISSING
+    email: str | MISSING = MISSING
+    url: str | None | MISSING = MISSING
 
 
 class AppAvailableResultResultItem(TrueNASModel):
@@ -797,12 +794,9 @@ class AppLatestArgs(TrueNASModel):
 
 
 class AppLatestResultResultItemMaintainer(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    name: str
-    email: str
-    url: str | None
+    name: str | MISSING = MISSING
+    email: str | MISSING = MISSING
+    url: str | None | MISSING = MISSING
 
 
 class AppLatestResultResultItem(TrueNASModel):
@@ -959,61 +953,45 @@ class AppQueryResultResultItemLatestVersion(RootModel[str]):
 
 
 class AppQueryResultResultItemActiveWorkloadsUsedPortHostPort(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    host_port: int
-    host_ip: str
+    host_port: int | MISSING = MISSING
+    host_ip: str | MISSING = MISSING
 
 
 class AppQueryResultResultItemActiveWorkloadsUsedPort(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    container_port: int
-    protocol: str
-    host_ports: list[AppQueryResultResultItemActiveWorkloadsUsedPortHostPort]
+    container_port: int | MISSING = MISSING
+    protocol: str | MISSING = MISSING
+    host_ports: list[AppQueryResultResultItemActiveWorkloadsUsedPortHostPort] | MISSING = MISSING
 
 
 class AppQueryResultResultItemActiveWorkloadsContainerDetailPortConfigItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    container_port: int
-    protocol: str
-    host_ports: list[Any]
+    container_port: int | MISSING = MISSING
+    protocol: str | MISSING = MISSING
+    host_ports: list[Any] | MISSING = MISSING
 
 
 class AppQueryResultResultItemActiveWorkloadsContainerDetailVolumeMount(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    source: str
-    destination: str
-    mode: str
-    type: str
+    source: str | MISSING = MISSING
+    destination: str | MISSING = MISSING
+    mode: str | MISSING = MISSING
+    type: str | MISSING = MISSING
 
 
 class AppQueryResultResultItemActiveWorkloadsContainerDetail(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
+    id: str | MISSING = MISSING
+    service_name: str | MISSING = MISSING
+    image: str | MISSING = MISSING
+    port_config: list[AppQueryResultResultItemActiveWorkloadsContainerDetailPortConfigItem] | MISSING = (
+        MISSING
     )
-    id: str
-    service_name: str
-    image: str
-    port_config: list[AppQueryResultResultItemActiveWorkloadsContainerDetailPortConfigItem]
-    state: Literal["crashed", "created", "exited", "running", "starting"]
-    volume_mounts: list[AppQueryResultResultItemActiveWorkloadsContainerDetailVolumeMount]
+    state: Literal["crashed", "created", "exited", "running", "starting"] | MISSING = MISSING
+    volume_mounts: list[AppQueryResultResultItemActiveWorkloadsContainerDetailVolumeMount] | MISSING = MISSING
 
 
 class AppQueryResultResultItemActiveWorkloadsVolume(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    source: str
-    destination: str
-    mode: str
-    type: str
+    source: str | MISSING = MISSING
+    destination: str | MISSING = MISSING
+    mode: str | MISSING = MISSING
+    type: str | MISSING = MISSING
 
 
 class AppQueryResultResultItemActiveWorkloadsImage(RootModel[str]):
@@ -1024,27 +1002,21 @@ class AppQueryResultResultItemActiveWorkloadsNetwork(TrueNASModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    Name: str
-    Id: str
-    Labels: dict[str, Any]
+    Name: str | MISSING = MISSING
+    Id: str | MISSING = MISSING
+    Labels: dict[str, Any] | MISSING = MISSING
 
 
 class AppQueryResultResultItemActiveWorkloads(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    containers: int
-    used_ports: list[AppQueryResultResultItemActiveWorkloadsUsedPort]
-    container_details: list[AppQueryResultResultItemActiveWorkloadsContainerDetail]
-    volumes: list[AppQueryResultResultItemActiveWorkloadsVolume]
-    images: list[AppQueryResultResultItemActiveWorkloadsImage]
-    networks: list[AppQueryResultResultItemActiveWorkloadsNetwork]
+    containers: int | MISSING = MISSING
+    used_ports: list[AppQueryResultResultItemActiveWorkloadsUsedPort] | MISSING = MISSING
+    container_details: list[AppQueryResultResultItemActiveWorkloadsContainerDetail] | MISSING = MISSING
+    volumes: list[AppQueryResultResultItemActiveWorkloadsVolume] | MISSING = MISSING
+    images: list[AppQueryResultResultItemActiveWorkloadsImage] | MISSING = MISSING
+    networks: list[AppQueryResultResultItemActiveWorkloadsNetwork] | MISSING = MISSING
 
 
 class AppQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     state: Literal["CRASHED", "DEPLOYING", "RUNNING", "STOPPED", "STOPPING"] | MISSING = MISSING
@@ -1068,9 +1040,6 @@ class AppQueryResultResultLatestVersion(RootModel[str]):
 
 
 class AppQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     state: Literal["CRASHED", "DEPLOYING", "RUNNING", "STOPPED", "STOPPING"] | MISSING = MISSING

@@ -180,21 +180,15 @@ class AppImageQueryArgs(TrueNASModel):
 
 
 class AppImageQueryResultResultItemParsedRepoTag(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    reference: str
-    image: str
-    tag: str
-    registry: str
-    complete_tag: str
-    reference_is_digest: bool
+    reference: str | MISSING = MISSING
+    image: str | MISSING = MISSING
+    tag: str | MISSING = MISSING
+    registry: str | MISSING = MISSING
+    complete_tag: str | MISSING = MISSING
+    reference_is_digest: bool | MISSING = MISSING
 
 
 class AppImageQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     repo_tags: list[str] | MISSING = MISSING
     repo_digests: list[str] | MISSING = MISSING
@@ -208,9 +202,6 @@ class AppImageQueryResultResultItem(TrueNASModel):
 
 
 class AppImageQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     repo_tags: list[str] | MISSING = MISSING
     repo_digests: list[str] | MISSING = MISSING

@@ -51,17 +51,11 @@ class AppIxVolumeQueryArgs(TrueNASModel):
 
 
 class AppIxVolumeQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     app_name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
 
 
 class AppIxVolumeQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     app_name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
 

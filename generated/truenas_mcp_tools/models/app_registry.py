@@ -126,9 +126,6 @@ class AppRegistryQueryArgs(TrueNASModel):
 
 
 class AppRegistryQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     name: str | MISSING = MISSING
     description: str | None | MISSING = MISSING
@@ -138,9 +135,6 @@ class AppRegistryQueryResultResultItem(TrueNASModel):
 
 
 class AppRegistryQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     name: str | MISSING = MISSING
     description: str | None | MISSING = MISSING

@@ -409,82 +409,57 @@ class AuthSessionsArgs(TrueNASModel):
 
 
 class AuthSessionsResultResultItemCredentialsData(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    username: str
-    login_at: str
+    username: str | MISSING = MISSING
+    login_at: str | MISSING = MISSING
 
 
 class AuthSessionsResultResultItemCredentialsData1ApiKey(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    id: int
-    name: str
+    id: int | MISSING = MISSING
+    name: str | MISSING = MISSING
 
 
 class AuthSessionsResultResultItemCredentialsData1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    username: str
-    login_at: str
-    api_key: AuthSessionsResultResultItemCredentialsData1ApiKey
+    username: str | MISSING = MISSING
+    login_at: str | MISSING = MISSING
+    api_key: AuthSessionsResultResultItemCredentialsData1ApiKey | MISSING = MISSING
 
 
 class AuthSessionsResultResultItemCredentialsData2ParentCredentialsData(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    username: str
-    login_at: str
+    username: str | MISSING = MISSING
+    login_at: str | MISSING = MISSING
 
 
 class AuthSessionsResultResultItemCredentialsData2ParentCredentialsData1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    username: str
-    login_at: str
-    api_key: Any
+    username: str | MISSING = MISSING
+    login_at: str | MISSING = MISSING
+    api_key: Any | MISSING = MISSING
 
 
 class AuthSessionsResultResultItemCredentialsData2ParentCredentialsData2(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    parent: Any
-    username: str | None
+    parent: Any | MISSING = MISSING
+    username: str | None | MISSING = MISSING
 
 
 class AuthSessionsResultResultItemCredentialsData2Parent(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    credentials: Literal[
-        "UNIX_SOCKET", "LOGIN_PASSWORD", "LOGIN_TWOFACTOR", "API_KEY", "TOKEN", "TRUENAS_NODE"
-    ]
+    credentials: (
+        Literal["UNIX_SOCKET", "LOGIN_PASSWORD", "LOGIN_TWOFACTOR", "API_KEY", "TOKEN", "TRUENAS_NODE"]
+        | MISSING
+    ) = MISSING
     credentials_data: (
         dict[str, Any]
         | AuthSessionsResultResultItemCredentialsData2ParentCredentialsData
         | AuthSessionsResultResultItemCredentialsData2ParentCredentialsData1
         | AuthSessionsResultResultItemCredentialsData2ParentCredentialsData2
-    )
+        | MISSING
+    ) = MISSING
 
 
 class AuthSessionsResultResultItemCredentialsData2(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    parent: AuthSessionsResultResultItemCredentialsData2Parent
-    username: str | None
+    parent: AuthSessionsResultResultItemCredentialsData2Parent | MISSING = MISSING
+    username: str | None | MISSING = MISSING
 
 
 class AuthSessionsResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: str | MISSING = MISSING
     current: bool | MISSING = MISSING
     internal: bool | MISSING = MISSING
@@ -513,9 +488,6 @@ class AuthSessionsResultResultItem(TrueNASModel):
 
 
 class AuthSessionsResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: str | MISSING = MISSING
     current: bool | MISSING = MISSING
     internal: bool | MISSING = MISSING

@@ -140,9 +140,6 @@ class BootEnvironmentQueryArgs(TrueNASModel):
 
 
 class BootEnvironmentQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     dataset: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     active: bool | MISSING = MISSING
@@ -155,9 +152,6 @@ class BootEnvironmentQueryResultResultItem(TrueNASModel):
 
 
 class BootEnvironmentQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     dataset: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     active: bool | MISSING = MISSING

@@ -401,9 +401,6 @@ class CertificateQueryArgs(TrueNASModel):
 
 
 class CertificateQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     type: int | MISSING = MISSING
     name: str | MISSING = MISSING
@@ -461,9 +458,6 @@ class CertificateQueryResultResultItem(TrueNASModel):
 
 
 class CertificateQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     type: int | MISSING = MISSING
     name: str | MISSING = MISSING

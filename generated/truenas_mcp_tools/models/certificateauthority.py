@@ -470,9 +470,6 @@ class CertificateauthorityQueryArgs(TrueNASModel):
 
 
 class CertificateauthorityQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     type: int | MISSING = MISSING
     name: str | MISSING = MISSING
@@ -530,9 +527,6 @@ class CertificateauthorityQueryResultResultItem(TrueNASModel):
 
 
 class CertificateauthorityQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     type: int | MISSING = MISSING
     name: str | MISSING = MISSING

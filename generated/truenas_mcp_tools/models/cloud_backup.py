@@ -248,9 +248,6 @@ class CloudBackupQueryArgs(TrueNASModel):
 
 
 class CloudBackupQueryResultResultItemSchedule(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     minute: str | MISSING = MISSING
     hour: str | MISSING = MISSING
     dom: str | MISSING = MISSING
@@ -275,9 +272,6 @@ class CloudBackupQueryResultResultExcludeItem(RootModel[str]):
 
 
 class CloudBackupQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     description: str | MISSING = MISSING
     path: str | MISSING = MISSING
     credentials: Any | MISSING = MISSING
@@ -660,6 +654,154 @@ class YandexCredentialsModel(TrueNASModel):
     token: Annotated[str, Field(min_length=1)]
 
 
+class CloudBackupQueryAzureBlobCredentialsModelEndpoint(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
+
+
+class CloudBackupQueryAzureBlobCredentialsModel(TrueNASModel):
+    type: Literal["AZUREBLOB"] = "AZUREBLOB"
+    account: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    endpoint: Literal[""] | CloudBackupQueryAzureBlobCredentialsModelEndpoint | MISSING = MISSING
+
+
+class CloudBackupQueryB2CredentialsModel(TrueNASModel):
+    type: Literal["B2"] = "B2"
+    account: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class CloudBackupQueryBoxCredentialsModel(TrueNASModel):
+    type: Literal["BOX"] = "BOX"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class CloudBackupQueryDropboxCredentialsModel(TrueNASModel):
+    type: Literal["DROPBOX"] = "DROPBOX"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class CloudBackupQueryFTPCredentialsModel(TrueNASModel):
+    type: Literal["FTP"] = "FTP"
+    host: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    port: int | MISSING = MISSING
+    user: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    pass_: Annotated[str | MISSING, Field(alias="pass")] = MISSING
+
+
+class CloudBackupQueryGoogleCloudStorageCredentialsModel(TrueNASModel):
+    type: Literal["GOOGLE_CLOUD_STORAGE"] = "GOOGLE_CLOUD_STORAGE"
+    service_account_credentials: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class CloudBackupQueryGoogleDriveCredentialsModel(TrueNASModel):
+    type: Literal["GOOGLE_DRIVE"] = "GOOGLE_DRIVE"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    team_drive: str | MISSING = MISSING
+
+
+class CloudBackupQueryGooglePhotosCredentialsModel(TrueNASModel):
+    type: Literal["GOOGLE_PHOTOS"] = "GOOGLE_PHOTOS"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class CloudBackupQueryHTTPCredentialsModel(TrueNASModel):
+    type: Literal["HTTP"] = "HTTP"
+    url: Annotated[str | MISSING, Field(max_length=2083, min_length=1)] = MISSING
+
+
+class CloudBackupQueryHubicCredentialsModel(TrueNASModel):
+    type: Literal["HUBIC"] = "HUBIC"
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class CloudBackupQueryOneDriveCredentialsModel(TrueNASModel):
+    type: Literal["ONEDRIVE"] = "ONEDRIVE"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    drive_type: Literal["PERSONAL", "BUSINESS", "DOCUMENT_LIBRARY"] | MISSING = MISSING
+    drive_id: str | MISSING = MISSING
+
+
+class CloudBackupQueryPCloudCredentialsModel(TrueNASModel):
+    type: Literal["PCLOUD"] = "PCLOUD"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    hostname: str | MISSING = MISSING
+
+
+class CloudBackupQueryS3CredentialsModel(TrueNASModel):
+    type: Literal["S3"] = "S3"
+    access_key_id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    secret_access_key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    endpoint: str | MISSING = MISSING
+    region: str | MISSING = MISSING
+    skip_region: bool | MISSING = MISSING
+    signatures_v2: bool | MISSING = MISSING
+    max_upload_parts: int | MISSING = MISSING
+
+
+class CloudBackupQuerySFTPCredentialsModel(TrueNASModel):
+    type: Literal["SFTP"] = "SFTP"
+    host: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    port: int | MISSING = MISSING
+    user: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    pass_: Annotated[str | None | MISSING, Field(alias="pass")] = MISSING
+    private_key: int | None | MISSING = MISSING
+
+
+class CloudBackupQueryStorjIxCredentialsModel(TrueNASModel):
+    type: Literal["STORJ_IX"] = "STORJ_IX"
+    access_key_id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    secret_access_key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    endpoint: Annotated[str | MISSING, Field(max_length=2083, min_length=1)] = MISSING
+
+
+class CloudBackupQuerySwiftCredentialsModel(TrueNASModel):
+    type: Literal["OPENSTACK_SWIFT"] = "OPENSTACK_SWIFT"
+    user: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    auth: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    user_id: str | MISSING = MISSING
+    domain: str | MISSING = MISSING
+    tenant: str | MISSING = MISSING
+    tenant_id: str | MISSING = MISSING
+    tenant_domain: str | MISSING = MISSING
+    region: str | MISSING = MISSING
+    storage_url: str | MISSING = MISSING
+    auth_token: str | MISSING = MISSING
+    application_credential_id: str | MISSING = MISSING
+    application_credential_name: str | MISSING = MISSING
+    application_credential_secret: str | MISSING = MISSING
+    auth_version: Literal[0, 1, 2, 3] | None | MISSING = MISSING
+    endpoint_type: Literal["public", "internal", "admin"] | None | MISSING = MISSING
+
+
+class CloudBackupQueryWebDavCredentialsModel(TrueNASModel):
+    type: Literal["WEBDAV"] = "WEBDAV"
+    url: Annotated[str | MISSING, Field(max_length=2083, min_length=1)] = MISSING
+    vendor: Literal["NEXTCLOUD", "OWNCLOUD", "SHAREPOINT", "OTHER"] | MISSING = MISSING
+    user: str | MISSING = MISSING
+    pass_: Annotated[str | MISSING, Field(alias="pass")] = MISSING
+
+
+class CloudBackupQueryYandexCredentialsModel(TrueNASModel):
+    type: Literal["YANDEX"] = "YANDEX"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
 class CloudBackupCreateResultResultCredentials(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -783,38 +925,33 @@ class CloudBackupGetInstanceResult(TrueNASModel):
 
 
 class CloudBackupQueryResultResultItemCredentials(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    id: int
-    name: Annotated[str, Field(min_length=1)]
+    id: int | MISSING = MISSING
+    name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     provider: Annotated[
-        AzureBlobCredentialsModel
-        | B2CredentialsModel
-        | BoxCredentialsModel
-        | DropboxCredentialsModel
-        | FTPCredentialsModel
-        | GoogleCloudStorageCredentialsModel
-        | GoogleDriveCredentialsModel
-        | GooglePhotosCredentialsModel
-        | HTTPCredentialsModel
-        | HubicCredentialsModel
-        | OneDriveCredentialsModel
-        | PCloudCredentialsModel
-        | S3CredentialsModel
-        | SFTPCredentialsModel
-        | StorjIxCredentialsModel
-        | SwiftCredentialsModel
-        | WebDavCredentialsModel
-        | YandexCredentialsModel,
+        CloudBackupQueryAzureBlobCredentialsModel
+        | CloudBackupQueryB2CredentialsModel
+        | CloudBackupQueryBoxCredentialsModel
+        | CloudBackupQueryDropboxCredentialsModel
+        | CloudBackupQueryFTPCredentialsModel
+        | CloudBackupQueryGoogleCloudStorageCredentialsModel
+        | CloudBackupQueryGoogleDriveCredentialsModel
+        | CloudBackupQueryGooglePhotosCredentialsModel
+        | CloudBackupQueryHTTPCredentialsModel
+        | CloudBackupQueryHubicCredentialsModel
+        | CloudBackupQueryOneDriveCredentialsModel
+        | CloudBackupQueryPCloudCredentialsModel
+        | CloudBackupQueryS3CredentialsModel
+        | CloudBackupQuerySFTPCredentialsModel
+        | CloudBackupQueryStorjIxCredentialsModel
+        | CloudBackupQuerySwiftCredentialsModel
+        | CloudBackupQueryWebDavCredentialsModel
+        | CloudBackupQueryYandexCredentialsModel
+        | MISSING,
         Field(discriminator="type"),
-    ]
+    ] = MISSING
 
 
 class CloudBackupQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     description: str | MISSING = MISSING
     path: str | MISSING = MISSING
     credentials: CloudBackupQueryResultResultItemCredentials | MISSING = MISSING

@@ -340,9 +340,6 @@ class CloudsyncQueryArgs(TrueNASModel):
 
 
 class CloudsyncQueryResultResultItemSchedule(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     minute: str | MISSING = MISSING
     hour: str | MISSING = MISSING
     dom: str | MISSING = MISSING
@@ -351,21 +348,15 @@ class CloudsyncQueryResultResultItemSchedule(TrueNASModel):
 
 
 class CloudsyncQueryResultResultItemBwlimitItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     time: str | MISSING = MISSING
     bandwidth: int | None | MISSING = MISSING
 
 
 class CloudsyncQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     description: str | MISSING = MISSING
-    path: str
-    attributes: dict[str, Any]
-    schedule: CloudsyncQueryResultResultItemSchedule
+    path: str | MISSING = MISSING
+    attributes: dict[str, Any] | MISSING = MISSING
+    schedule: CloudsyncQueryResultResultItemSchedule | MISSING = MISSING
     pre_script: str | MISSING = MISSING
     post_script: str | MISSING = MISSING
     snapshot: bool | MISSING = MISSING
@@ -375,8 +366,8 @@ class CloudsyncQueryResultResultItem(TrueNASModel):
     enabled: bool | MISSING = MISSING
     bwlimit: list[CloudsyncQueryResultResultItemBwlimitItem] | MISSING = MISSING
     transfers: int | None | MISSING = MISSING
-    direction: Literal["PUSH", "PULL"]
-    transfer_mode: Literal["SYNC", "COPY", "MOVE"]
+    direction: Literal["PUSH", "PULL"] | MISSING = MISSING
+    transfer_mode: Literal["SYNC", "COPY", "MOVE"] | MISSING = MISSING
     encryption: bool | MISSING = MISSING
     filename_encryption: bool | MISSING = MISSING
     encryption_password: str | MISSING = MISSING
@@ -390,9 +381,6 @@ class CloudsyncQueryResultResultItem(TrueNASModel):
 
 
 class CloudsyncQueryResultResultSchedule(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     minute: str | MISSING = MISSING
     hour: str | MISSING = MISSING
     dom: str | MISSING = MISSING
@@ -401,21 +389,15 @@ class CloudsyncQueryResultResultSchedule(TrueNASModel):
 
 
 class CloudsyncQueryResultResultBwlimitItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     time: str | MISSING = MISSING
     bandwidth: int | None | MISSING = MISSING
 
 
 class CloudsyncQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     description: str | MISSING = MISSING
-    path: str
-    attributes: dict[str, Any]
-    schedule: CloudsyncQueryResultResultSchedule
+    path: str | MISSING = MISSING
+    attributes: dict[str, Any] | MISSING = MISSING
+    schedule: CloudsyncQueryResultResultSchedule | MISSING = MISSING
     pre_script: str | MISSING = MISSING
     post_script: str | MISSING = MISSING
     snapshot: bool | MISSING = MISSING
@@ -425,8 +407,8 @@ class CloudsyncQueryResultResult(TrueNASModel):
     enabled: bool | MISSING = MISSING
     bwlimit: list[CloudsyncQueryResultResultBwlimitItem] | MISSING = MISSING
     transfers: int | None | MISSING = MISSING
-    direction: Literal["PUSH", "PULL"]
-    transfer_mode: Literal["SYNC", "COPY", "MOVE"]
+    direction: Literal["PUSH", "PULL"] | MISSING = MISSING
+    transfer_mode: Literal["SYNC", "COPY", "MOVE"] | MISSING = MISSING
     encryption: bool | MISSING = MISSING
     filename_encryption: bool | MISSING = MISSING
     encryption_password: str | MISSING = MISSING
@@ -440,9 +422,6 @@ class CloudsyncQueryResultResult(TrueNASModel):
 
 
 class CloudsyncQueryResultResult1Schedule(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     minute: str | MISSING = MISSING
     hour: str | MISSING = MISSING
     dom: str | MISSING = MISSING
@@ -451,21 +430,15 @@ class CloudsyncQueryResultResult1Schedule(TrueNASModel):
 
 
 class CloudsyncQueryResultResult1BwlimitItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     time: str | MISSING = MISSING
     bandwidth: int | None | MISSING = MISSING
 
 
 class CloudsyncQueryResultResult1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     description: str | MISSING = MISSING
-    path: str
-    attributes: dict[str, Any]
-    schedule: CloudsyncQueryResultResult1Schedule
+    path: str | MISSING = MISSING
+    attributes: dict[str, Any] | MISSING = MISSING
+    schedule: CloudsyncQueryResultResult1Schedule | MISSING = MISSING
     pre_script: str | MISSING = MISSING
     post_script: str | MISSING = MISSING
     snapshot: bool | MISSING = MISSING
@@ -475,8 +448,8 @@ class CloudsyncQueryResultResult1(TrueNASModel):
     enabled: bool | MISSING = MISSING
     bwlimit: list[CloudsyncQueryResultResult1BwlimitItem] | MISSING = MISSING
     transfers: int | None | MISSING = MISSING
-    direction: Literal["PUSH", "PULL"]
-    transfer_mode: Literal["SYNC", "COPY", "MOVE"]
+    direction: Literal["PUSH", "PULL"] | MISSING = MISSING
+    transfer_mode: Literal["SYNC", "COPY", "MOVE"] | MISSING = MISSING
     encryption: bool | MISSING = MISSING
     filename_encryption: bool | MISSING = MISSING
     encryption_password: str | MISSING = MISSING

@@ -77,9 +77,6 @@ class CloudsyncCredentialsQueryArgs(TrueNASModel):
 
 
 class CloudsyncCredentialsQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     provider: Any | MISSING = MISSING
@@ -310,6 +307,154 @@ class YandexCredentialsModel(TrueNASModel):
     token: Annotated[str, Field(min_length=1)]
 
 
+class CloudsyncCredentialsQueryAzureBlobCredentialsModelEndpoint(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
+
+
+class CloudsyncCredentialsQueryAzureBlobCredentialsModel(TrueNASModel):
+    type: Literal["AZUREBLOB"] = "AZUREBLOB"
+    account: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    endpoint: Literal[""] | CloudsyncCredentialsQueryAzureBlobCredentialsModelEndpoint | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryB2CredentialsModel(TrueNASModel):
+    type: Literal["B2"] = "B2"
+    account: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class CloudsyncCredentialsQueryBoxCredentialsModel(TrueNASModel):
+    type: Literal["BOX"] = "BOX"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class CloudsyncCredentialsQueryDropboxCredentialsModel(TrueNASModel):
+    type: Literal["DROPBOX"] = "DROPBOX"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class CloudsyncCredentialsQueryFTPCredentialsModel(TrueNASModel):
+    type: Literal["FTP"] = "FTP"
+    host: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    port: int | MISSING = MISSING
+    user: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    pass_: Annotated[str | MISSING, Field(alias="pass")] = MISSING
+
+
+class CloudsyncCredentialsQueryGoogleCloudStorageCredentialsModel(TrueNASModel):
+    type: Literal["GOOGLE_CLOUD_STORAGE"] = "GOOGLE_CLOUD_STORAGE"
+    service_account_credentials: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class CloudsyncCredentialsQueryGoogleDriveCredentialsModel(TrueNASModel):
+    type: Literal["GOOGLE_DRIVE"] = "GOOGLE_DRIVE"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    team_drive: str | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryGooglePhotosCredentialsModel(TrueNASModel):
+    type: Literal["GOOGLE_PHOTOS"] = "GOOGLE_PHOTOS"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class CloudsyncCredentialsQueryHTTPCredentialsModel(TrueNASModel):
+    type: Literal["HTTP"] = "HTTP"
+    url: Annotated[str | MISSING, Field(max_length=2083, min_length=1)] = MISSING
+
+
+class CloudsyncCredentialsQueryHubicCredentialsModel(TrueNASModel):
+    type: Literal["HUBIC"] = "HUBIC"
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class CloudsyncCredentialsQueryOneDriveCredentialsModel(TrueNASModel):
+    type: Literal["ONEDRIVE"] = "ONEDRIVE"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    drive_type: Literal["PERSONAL", "BUSINESS", "DOCUMENT_LIBRARY"] | MISSING = MISSING
+    drive_id: str | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryPCloudCredentialsModel(TrueNASModel):
+    type: Literal["PCLOUD"] = "PCLOUD"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    hostname: str | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryS3CredentialsModel(TrueNASModel):
+    type: Literal["S3"] = "S3"
+    access_key_id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    secret_access_key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    endpoint: str | MISSING = MISSING
+    region: str | MISSING = MISSING
+    skip_region: bool | MISSING = MISSING
+    signatures_v2: bool | MISSING = MISSING
+    max_upload_parts: int | MISSING = MISSING
+
+
+class CloudsyncCredentialsQuerySFTPCredentialsModel(TrueNASModel):
+    type: Literal["SFTP"] = "SFTP"
+    host: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    port: int | MISSING = MISSING
+    user: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    pass_: Annotated[str | None | MISSING, Field(alias="pass")] = MISSING
+    private_key: int | None | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryStorjIxCredentialsModel(TrueNASModel):
+    type: Literal["STORJ_IX"] = "STORJ_IX"
+    access_key_id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    secret_access_key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    endpoint: Annotated[str | MISSING, Field(max_length=2083, min_length=1)] = MISSING
+
+
+class CloudsyncCredentialsQuerySwiftCredentialsModel(TrueNASModel):
+    type: Literal["OPENSTACK_SWIFT"] = "OPENSTACK_SWIFT"
+    user: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    auth: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    user_id: str | MISSING = MISSING
+    domain: str | MISSING = MISSING
+    tenant: str | MISSING = MISSING
+    tenant_id: str | MISSING = MISSING
+    tenant_domain: str | MISSING = MISSING
+    region: str | MISSING = MISSING
+    storage_url: str | MISSING = MISSING
+    auth_token: str | MISSING = MISSING
+    application_credential_id: str | MISSING = MISSING
+    application_credential_name: str | MISSING = MISSING
+    application_credential_secret: str | MISSING = MISSING
+    auth_version: Literal[0, 1, 2, 3] | None | MISSING = MISSING
+    endpoint_type: Literal["public", "internal", "admin"] | None | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryWebDavCredentialsModel(TrueNASModel):
+    type: Literal["WEBDAV"] = "WEBDAV"
+    url: Annotated[str | MISSING, Field(max_length=2083, min_length=1)] = MISSING
+    vendor: Literal["NEXTCLOUD", "OWNCLOUD", "SHAREPOINT", "OTHER"] | MISSING = MISSING
+    user: str | MISSING = MISSING
+    pass_: Annotated[str | MISSING, Field(alias="pass")] = MISSING
+
+
+class CloudsyncCredentialsQueryYandexCredentialsModel(TrueNASModel):
+    type: Literal["YANDEX"] = "YANDEX"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
 class CloudsyncCredentialsCreateArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -411,30 +556,27 @@ class CloudsyncCredentialsGetInstanceResult(TrueNASModel):
 
 
 class CloudsyncCredentialsQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     provider: Annotated[
-        AzureBlobCredentialsModel
-        | B2CredentialsModel
-        | BoxCredentialsModel
-        | DropboxCredentialsModel
-        | FTPCredentialsModel
-        | GoogleCloudStorageCredentialsModel
-        | GoogleDriveCredentialsModel
-        | GooglePhotosCredentialsModel
-        | HTTPCredentialsModel
-        | HubicCredentialsModel
-        | OneDriveCredentialsModel
-        | PCloudCredentialsModel
-        | S3CredentialsModel
-        | SFTPCredentialsModel
-        | StorjIxCredentialsModel
-        | SwiftCredentialsModel
-        | WebDavCredentialsModel
-        | YandexCredentialsModel
+        CloudsyncCredentialsQueryAzureBlobCredentialsModel
+        | CloudsyncCredentialsQueryB2CredentialsModel
+        | CloudsyncCredentialsQueryBoxCredentialsModel
+        | CloudsyncCredentialsQueryDropboxCredentialsModel
+        | CloudsyncCredentialsQueryFTPCredentialsModel
+        | CloudsyncCredentialsQueryGoogleCloudStorageCredentialsModel
+        | CloudsyncCredentialsQueryGoogleDriveCredentialsModel
+        | CloudsyncCredentialsQueryGooglePhotosCredentialsModel
+        | CloudsyncCredentialsQueryHTTPCredentialsModel
+        | CloudsyncCredentialsQueryHubicCredentialsModel
+        | CloudsyncCredentialsQueryOneDriveCredentialsModel
+        | CloudsyncCredentialsQueryPCloudCredentialsModel
+        | CloudsyncCredentialsQueryS3CredentialsModel
+        | CloudsyncCredentialsQuerySFTPCredentialsModel
+        | CloudsyncCredentialsQueryStorjIxCredentialsModel
+        | CloudsyncCredentialsQuerySwiftCredentialsModel
+        | CloudsyncCredentialsQueryWebDavCredentialsModel
+        | CloudsyncCredentialsQueryYandexCredentialsModel
         | MISSING,
         Field(discriminator="type"),
     ] = MISSING

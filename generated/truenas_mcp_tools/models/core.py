@@ -113,18 +113,12 @@ class CoreGetJobsArgs(TrueNASModel):
 
 
 class CoreGetJobsResultResultProgress(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     percent: int | None | MISSING = MISSING
     description: str | None | MISSING = MISSING
     extra: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
 
 
 class CoreGetJobsResultResultExcInfo(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     repr: str | None | MISSING = MISSING
     type: str | None | MISSING = MISSING
     errno: int | None | MISSING = MISSING
@@ -132,17 +126,11 @@ class CoreGetJobsResultResultExcInfo(TrueNASModel):
 
 
 class CoreGetJobsResultResultCredentials(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     type: str | MISSING = MISSING
     data: dict[str, Any] | MISSING = MISSING
 
 
 class CoreGetJobsResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     method: str | MISSING = MISSING
     arguments: list[Any] | MISSING = MISSING
@@ -164,18 +152,12 @@ class CoreGetJobsResultResult(TrueNASModel):
 
 
 class CoreGetJobsResultResultItemProgress(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     percent: int | None | MISSING = MISSING
     description: str | None | MISSING = MISSING
     extra: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
 
 
 class CoreGetJobsResultResultItemExcInfo(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     repr: str | None | MISSING = MISSING
     type: str | None | MISSING = MISSING
     errno: int | None | MISSING = MISSING
@@ -183,17 +165,11 @@ class CoreGetJobsResultResultItemExcInfo(TrueNASModel):
 
 
 class CoreGetJobsResultResultItemCredentials(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     type: str | MISSING = MISSING
     data: dict[str, Any] | MISSING = MISSING
 
 
 class CoreGetJobsResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     method: str | MISSING = MISSING
     arguments: list[Any] | MISSING = MISSING

@@ -165,9 +165,6 @@ class CronjobQueryArgs(TrueNASModel):
 
 
 class CronjobQueryResultResultItemSchedule(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     minute: str | MISSING = MISSING
     hour: str | MISSING = MISSING
     dom: str | MISSING = MISSING
@@ -176,9 +173,6 @@ class CronjobQueryResultResultItemSchedule(TrueNASModel):
 
 
 class CronjobQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     enabled: bool | MISSING = MISSING
     stderr: bool | MISSING = MISSING
     stdout: bool | MISSING = MISSING
@@ -190,9 +184,6 @@ class CronjobQueryResultResultItem(TrueNASModel):
 
 
 class CronjobQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     enabled: bool | MISSING = MISSING
     stderr: bool | MISSING = MISSING
     stdout: bool | MISSING = MISSING

@@ -141,126 +141,114 @@ class DiskQueryArgs(TrueNASModel):
 
 
 class DiskQueryResultResultItemEnclosure(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     number: int | MISSING = MISSING
     slot: int | MISSING = MISSING
 
 
 class DiskQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    identifier: str
-    name: str
-    subsystem: str
-    number: int
-    serial: str
-    lunid: str | None
-    size: int
-    description: str
-    transfermode: str
-    hddstandby: Literal["ALWAYS ON", "5", "10", "20", "30", "60", "120", "180", "240", "300", "330"]
-    togglesmart: bool
-    advpowermgmt: Literal["DISABLED", "1", "64", "127", "128", "192", "254"]
-    smartoptions: str
-    expiretime: str | None
-    critical: int | None
-    difference: int | None
-    informational: int | None
-    model: str | None
-    rotationrate: int | None
-    type: str | None
-    zfs_guid: str | None
-    bus: str
-    devname: str
-    enclosure: DiskQueryResultResultItemEnclosure
-    pool: str | None
+    identifier: str | MISSING = MISSING
+    name: str | MISSING = MISSING
+    subsystem: str | MISSING = MISSING
+    number: int | MISSING = MISSING
+    serial: str | MISSING = MISSING
+    lunid: str | None | MISSING = MISSING
+    size: int | MISSING = MISSING
+    description: str | MISSING = MISSING
+    transfermode: str | MISSING = MISSING
+    hddstandby: (
+        Literal["ALWAYS ON", "5", "10", "20", "30", "60", "120", "180", "240", "300", "330"] | MISSING
+    ) = MISSING
+    togglesmart: bool | MISSING = MISSING
+    advpowermgmt: Literal["DISABLED", "1", "64", "127", "128", "192", "254"] | MISSING = MISSING
+    smartoptions: str | MISSING = MISSING
+    expiretime: str | None | MISSING = MISSING
+    critical: int | None | MISSING = MISSING
+    difference: int | None | MISSING = MISSING
+    informational: int | None | MISSING = MISSING
+    model: str | None | MISSING = MISSING
+    rotationrate: int | None | MISSING = MISSING
+    type: str | None | MISSING = MISSING
+    zfs_guid: str | None | MISSING = MISSING
+    bus: str | MISSING = MISSING
+    devname: str | MISSING = MISSING
+    enclosure: DiskQueryResultResultItemEnclosure | MISSING = MISSING
+    pool: str | None | MISSING = MISSING
     passwd: str | MISSING = MISSING
     kmip_uid: str | None | MISSING = MISSING
     supports_smart: bool | None | MISSING = MISSING
 
 
 class DiskQueryResultResultEnclosure(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     number: int | MISSING = MISSING
     slot: int | MISSING = MISSING
 
 
 class DiskQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    identifier: str
-    name: str
-    subsystem: str
-    number: int
-    serial: str
-    lunid: str | None
-    size: int
-    description: str
-    transfermode: str
-    hddstandby: Literal["ALWAYS ON", "5", "10", "20", "30", "60", "120", "180", "240", "300", "330"]
-    togglesmart: bool
-    advpowermgmt: Literal["DISABLED", "1", "64", "127", "128", "192", "254"]
-    smartoptions: str
-    expiretime: str | None
-    critical: int | None
-    difference: int | None
-    informational: int | None
-    model: str | None
-    rotationrate: int | None
-    type: str | None
-    zfs_guid: str | None
-    bus: str
-    devname: str
-    enclosure: DiskQueryResultResultEnclosure
-    pool: str | None
+    identifier: str | MISSING = MISSING
+    name: str | MISSING = MISSING
+    subsystem: str | MISSING = MISSING
+    number: int | MISSING = MISSING
+    serial: str | MISSING = MISSING
+    lunid: str | None | MISSING = MISSING
+    size: int | MISSING = MISSING
+    description: str | MISSING = MISSING
+    transfermode: str | MISSING = MISSING
+    hddstandby: (
+        Literal["ALWAYS ON", "5", "10", "20", "30", "60", "120", "180", "240", "300", "330"] | MISSING
+    ) = MISSING
+    togglesmart: bool | MISSING = MISSING
+    advpowermgmt: Literal["DISABLED", "1", "64", "127", "128", "192", "254"] | MISSING = MISSING
+    smartoptions: str | MISSING = MISSING
+    expiretime: str | None | MISSING = MISSING
+    critical: int | None | MISSING = MISSING
+    difference: int | None | MISSING = MISSING
+    informational: int | None | MISSING = MISSING
+    model: str | None | MISSING = MISSING
+    rotationrate: int | None | MISSING = MISSING
+    type: str | None | MISSING = MISSING
+    zfs_guid: str | None | MISSING = MISSING
+    bus: str | MISSING = MISSING
+    devname: str | MISSING = MISSING
+    enclosure: DiskQueryResultResultEnclosure | MISSING = MISSING
+    pool: str | None | MISSING = MISSING
     passwd: str | MISSING = MISSING
     kmip_uid: str | None | MISSING = MISSING
     supports_smart: bool | None | MISSING = MISSING
 
 
 class DiskQueryResultResult1Enclosure(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     number: int | MISSING = MISSING
     slot: int | MISSING = MISSING
 
 
 class DiskQueryResultResult1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    identifier: str
-    name: str
-    subsystem: str
-    number: int
-    serial: str
-    lunid: str | None
-    size: int
-    description: str
-    transfermode: str
-    hddstandby: Literal["ALWAYS ON", "5", "10", "20", "30", "60", "120", "180", "240", "300", "330"]
-    togglesmart: bool
-    advpowermgmt: Literal["DISABLED", "1", "64", "127", "128", "192", "254"]
-    smartoptions: str
-    expiretime: str | None
-    critical: int | None
-    difference: int | None
-    informational: int | None
-    model: str | None
-    rotationrate: int | None
-    type: str | None
-    zfs_guid: str | None
-    bus: str
-    devname: str
-    enclosure: DiskQueryResultResult1Enclosure
-    pool: str | None
+    identifier: str | MISSING = MISSING
+    name: str | MISSING = MISSING
+    subsystem: str | MISSING = MISSING
+    number: int | MISSING = MISSING
+    serial: str | MISSING = MISSING
+    lunid: str | None | MISSING = MISSING
+    size: int | MISSING = MISSING
+    description: str | MISSING = MISSING
+    transfermode: str | MISSING = MISSING
+    hddstandby: (
+        Literal["ALWAYS ON", "5", "10", "20", "30", "60", "120", "180", "240", "300", "330"] | MISSING
+    ) = MISSING
+    togglesmart: bool | MISSING = MISSING
+    advpowermgmt: Literal["DISABLED", "1", "64", "127", "128", "192", "254"] | MISSING = MISSING
+    smartoptions: str | MISSING = MISSING
+    expiretime: str | None | MISSING = MISSING
+    critical: int | None | MISSING = MISSING
+    difference: int | None | MISSING = MISSING
+    informational: int | None | MISSING = MISSING
+    model: str | None | MISSING = MISSING
+    rotationrate: int | None | MISSING = MISSING
+    type: str | None | MISSING = MISSING
+    zfs_guid: str | None | MISSING = MISSING
+    bus: str | MISSING = MISSING
+    devname: str | MISSING = MISSING
+    enclosure: DiskQueryResultResult1Enclosure | MISSING = MISSING
+    pool: str | None | MISSING = MISSING
     passwd: str | MISSING = MISSING
     kmip_uid: str | None | MISSING = MISSING
     supports_smart: bool | None | MISSING = MISSING

@@ -37,17 +37,11 @@ class DnsQueryArgs(TrueNASModel):
 
 
 class DnsQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    nameserver: str
+    nameserver: str | MISSING = MISSING
 
 
 class DnsQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    nameserver: str
+    nameserver: str | MISSING = MISSING
 
 
 class DnsQueryResultPage(TrueNASModel):

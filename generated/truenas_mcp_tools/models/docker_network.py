@@ -136,9 +136,6 @@ class DockerNetworkQueryResultResultItemShortId(RootModel[str]):
 
 
 class DockerNetworkQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     ipam: dict[str, Any] | None | MISSING = MISSING
     labels: dict[str, Any] | None | MISSING = MISSING
     created: DockerNetworkQueryResultResultItemCreated | None | MISSING = MISSING
@@ -174,9 +171,6 @@ class DockerNetworkQueryResultResultShortId(RootModel[str]):
 
 
 class DockerNetworkQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     ipam: dict[str, Any] | None | MISSING = MISSING
     labels: dict[str, Any] | None | MISSING = MISSING
     created: DockerNetworkQueryResultResultCreated | None | MISSING = MISSING

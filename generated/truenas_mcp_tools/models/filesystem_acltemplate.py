@@ -584,9 +584,6 @@ class FilesystemAcltemplateQueryArgs(TrueNASModel):
 
 
 class FilesystemAcltemplateQueryResultResultItemAclItemPerms(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     READ_DATA: bool | MISSING = MISSING
     WRITE_DATA: bool | MISSING = MISSING
     APPEND_DATA: bool | MISSING = MISSING
@@ -604,16 +601,10 @@ class FilesystemAcltemplateQueryResultResultItemAclItemPerms(TrueNASModel):
 
 
 class FilesystemAcltemplateQueryResultResultItemAclItemPerms1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    BASIC: Literal["FULL_CONTROL", "MODIFY", "READ", "TRAVERSE"]
+    BASIC: Literal["FULL_CONTROL", "MODIFY", "READ", "TRAVERSE"] | MISSING = MISSING
 
 
 class FilesystemAcltemplateQueryResultResultItemAclItemFlags(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     FILE_INHERIT: bool | MISSING = MISSING
     DIRECTORY_INHERIT: bool | MISSING = MISSING
     NO_PROPAGATE_INHERIT: bool | MISSING = MISSING
@@ -622,10 +613,7 @@ class FilesystemAcltemplateQueryResultResultItemAclItemFlags(TrueNASModel):
 
 
 class FilesystemAcltemplateQueryResultResultItemAclItemFlags1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    BASIC: Literal["INHERIT", "NOINHERIT"]
+    BASIC: Literal["INHERIT", "NOINHERIT"] | MISSING = MISSING
 
 
 class FilesystemAcltemplateQueryResultResultItemAclItemId(RootModel[int]):
@@ -637,30 +625,26 @@ class FilesystemAcltemplateQueryResultResultItemAclItemWho(RootModel[str]):
 
 
 class FilesystemAcltemplateQueryResultResultItemAclItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    tag: Literal["owner@", "group@", "everyone@", "USER", "GROUP"]
-    type: Literal["ALLOW", "DENY"]
+    tag: Literal["owner@", "group@", "everyone@", "USER", "GROUP"] | MISSING = MISSING
+    type: Literal["ALLOW", "DENY"] | MISSING = MISSING
     perms: (
         FilesystemAcltemplateQueryResultResultItemAclItemPerms
         | FilesystemAcltemplateQueryResultResultItemAclItemPerms1
-    )
+        | MISSING
+    ) = MISSING
     flags: (
         FilesystemAcltemplateQueryResultResultItemAclItemFlags
         | FilesystemAcltemplateQueryResultResultItemAclItemFlags1
-    )
+        | MISSING
+    ) = MISSING
     id: FilesystemAcltemplateQueryResultResultItemAclItemId | None | MISSING = MISSING
     who: str | FilesystemAcltemplateQueryResultResultItemAclItemWho | None | MISSING = MISSING
 
 
 class FilesystemAcltemplateQueryResultResultItemAclItem1Perms(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    READ: bool
-    WRITE: bool
-    EXECUTE: bool
+    READ: bool | MISSING = MISSING
+    WRITE: bool | MISSING = MISSING
+    EXECUTE: bool | MISSING = MISSING
 
 
 class FilesystemAcltemplateQueryResultResultItemAclItem1Id(RootModel[int]):
@@ -672,20 +656,14 @@ class FilesystemAcltemplateQueryResultResultItemAclItem1Who(RootModel[str]):
 
 
 class FilesystemAcltemplateQueryResultResultItemAclItem1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    tag: Literal["USER_OBJ", "GROUP_OBJ", "OTHER", "MASK", "USER", "GROUP"]
-    perms: FilesystemAcltemplateQueryResultResultItemAclItem1Perms
-    default: bool
+    tag: Literal["USER_OBJ", "GROUP_OBJ", "OTHER", "MASK", "USER", "GROUP"] | MISSING = MISSING
+    perms: FilesystemAcltemplateQueryResultResultItemAclItem1Perms | MISSING = MISSING
+    default: bool | MISSING = MISSING
     id: FilesystemAcltemplateQueryResultResultItemAclItem1Id | None | MISSING = MISSING
     who: str | FilesystemAcltemplateQueryResultResultItemAclItem1Who | None | MISSING = MISSING
 
 
 class FilesystemAcltemplateQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     builtin: bool | MISSING = MISSING
     name: str | MISSING = MISSING
@@ -699,9 +677,6 @@ class FilesystemAcltemplateQueryResultResultItem(TrueNASModel):
 
 
 class FilesystemAcltemplateQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     builtin: bool | MISSING = MISSING
     name: str | MISSING = MISSING

@@ -228,9 +228,6 @@ class GroupQueryResultResultItemUsernsIdmap(RootModel[int]):
 
 
 class GroupQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     gid: int | MISSING = MISSING
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
@@ -260,9 +257,6 @@ class GroupQueryResultResultUsernsIdmap(RootModel[int]):
 
 
 class GroupQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     gid: int | MISSING = MISSING
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING

@@ -399,27 +399,18 @@ class IdmapQueryArgs(TrueNASModel):
 
 
 class IdmapQueryResultResultItemOptions(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     schema_mode: Literal["SFU", "SFU20", "RFC2307", "TEMPLATE"] | MISSING = MISSING
     unix_primary_group: bool | MISSING = MISSING
     unix_nss_info: bool | MISSING = MISSING
 
 
 class IdmapQueryResultResultItemOptions1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     rangesize: int | MISSING = MISSING
     readonly: bool | MISSING = MISSING
     ignore_builtin: bool | MISSING = MISSING
 
 
 class IdmapQueryResultResultItemOptions2(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     ldap_base_dn: str | MISSING = MISSING
     ldap_user_dn: str | MISSING = MISSING
     ldap_user_dn_password: str | MISSING = MISSING
@@ -430,17 +421,11 @@ class IdmapQueryResultResultItemOptions2(TrueNASModel):
 
 
 class IdmapQueryResultResultItemOptions3(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     linked_service: Literal["LOCAL_ACCOUNT", "LDAP"] | MISSING = MISSING
 
 
 class IdmapQueryResultResultItemOptions4(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    ldap_server: Literal["AD", "STANDALONE"]
+    ldap_server: Literal["AD", "STANDALONE"] | MISSING = MISSING
     ldap_realm: bool | MISSING = MISSING
     bind_path_user: str | MISSING = MISSING
     bind_path_group: str | MISSING = MISSING
@@ -455,21 +440,15 @@ class IdmapQueryResultResultItemOptions4(TrueNASModel):
 
 
 class IdmapQueryResultResultItemOptions5(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     sssd_compat: bool | MISSING = MISSING
 
 
 class IdmapQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    name: str
+    name: str | MISSING = MISSING
     dns_domain_name: str | None | MISSING = MISSING
-    range_low: int
-    range_high: int
-    idmap_backend: Literal["AD", "AUTORID", "LDAP", "NSS", "RFC2307", "RID", "TDB"]
+    range_low: int | MISSING = MISSING
+    range_high: int | MISSING = MISSING
+    idmap_backend: Literal["AD", "AUTORID", "LDAP", "NSS", "RFC2307", "RID", "TDB"] | MISSING = MISSING
     certificate: int | None | MISSING = MISSING
     options: (
         IdmapQueryResultResultItemOptions
@@ -485,27 +464,18 @@ class IdmapQueryResultResultItem(TrueNASModel):
 
 
 class IdmapQueryResultResultOptions(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     schema_mode: Literal["SFU", "SFU20", "RFC2307", "TEMPLATE"] | MISSING = MISSING
     unix_primary_group: bool | MISSING = MISSING
     unix_nss_info: bool | MISSING = MISSING
 
 
 class IdmapQueryResultResultOptions1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     rangesize: int | MISSING = MISSING
     readonly: bool | MISSING = MISSING
     ignore_builtin: bool | MISSING = MISSING
 
 
 class IdmapQueryResultResultOptions2(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     ldap_base_dn: str | MISSING = MISSING
     ldap_user_dn: str | MISSING = MISSING
     ldap_user_dn_password: str | MISSING = MISSING
@@ -516,17 +486,11 @@ class IdmapQueryResultResultOptions2(TrueNASModel):
 
 
 class IdmapQueryResultResultOptions3(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     linked_service: Literal["LOCAL_ACCOUNT", "LDAP"] | MISSING = MISSING
 
 
 class IdmapQueryResultResultOptions4(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    ldap_server: Literal["AD", "STANDALONE"]
+    ldap_server: Literal["AD", "STANDALONE"] | MISSING = MISSING
     ldap_realm: bool | MISSING = MISSING
     bind_path_user: str | MISSING = MISSING
     bind_path_group: str | MISSING = MISSING
@@ -541,21 +505,15 @@ class IdmapQueryResultResultOptions4(TrueNASModel):
 
 
 class IdmapQueryResultResultOptions5(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     sssd_compat: bool | MISSING = MISSING
 
 
 class IdmapQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    name: str
+    name: str | MISSING = MISSING
     dns_domain_name: str | None | MISSING = MISSING
-    range_low: int
-    range_high: int
-    idmap_backend: Literal["AD", "AUTORID", "LDAP", "NSS", "RFC2307", "RID", "TDB"]
+    range_low: int | MISSING = MISSING
+    range_high: int | MISSING = MISSING
+    idmap_backend: Literal["AD", "AUTORID", "LDAP", "NSS", "RFC2307", "RID", "TDB"] | MISSING = MISSING
     certificate: int | None | MISSING = MISSING
     options: (
         IdmapQueryResultResultOptions
@@ -571,27 +529,18 @@ class IdmapQueryResultResult(TrueNASModel):
 
 
 class IdmapQueryResultResult1Options(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     schema_mode: Literal["SFU", "SFU20", "RFC2307", "TEMPLATE"] | MISSING = MISSING
     unix_primary_group: bool | MISSING = MISSING
     unix_nss_info: bool | MISSING = MISSING
 
 
 class IdmapQueryResultResult1Options1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     rangesize: int | MISSING = MISSING
     readonly: bool | MISSING = MISSING
     ignore_builtin: bool | MISSING = MISSING
 
 
 class IdmapQueryResultResult1Options2(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     ldap_base_dn: str | MISSING = MISSING
     ldap_user_dn: str | MISSING = MISSING
     ldap_user_dn_password: str | MISSING = MISSING
@@ -602,17 +551,11 @@ class IdmapQueryResultResult1Options2(TrueNASModel):
 
 
 class IdmapQueryResultResult1Options3(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     linked_service: Literal["LOCAL_ACCOUNT", "LDAP"] | MISSING = MISSING
 
 
 class IdmapQueryResultResult1Options4(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    ldap_server: Literal["AD", "STANDALONE"]
+    ldap_server: Literal["AD", "STANDALONE"] | MISSING = MISSING
     ldap_realm: bool | MISSING = MISSING
     bind_path_user: str | MISSING = MISSING
     bind_path_group: str | MISSING = MISSING
@@ -627,21 +570,15 @@ class IdmapQueryResultResult1Options4(TrueNASModel):
 
 
 class IdmapQueryResultResult1Options5(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     sssd_compat: bool | MISSING = MISSING
 
 
 class IdmapQueryResultResult1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    name: str
+    name: str | MISSING = MISSING
     dns_domain_name: str | None | MISSING = MISSING
-    range_low: int
-    range_high: int
-    idmap_backend: Literal["AD", "AUTORID", "LDAP", "NSS", "RFC2307", "RID", "TDB"]
+    range_low: int | MISSING = MISSING
+    range_high: int | MISSING = MISSING
+    idmap_backend: Literal["AD", "AUTORID", "LDAP", "NSS", "RFC2307", "RID", "TDB"] | MISSING = MISSING
     certificate: int | None | MISSING = MISSING
     options: (
         IdmapQueryResultResult1Options

@@ -132,9 +132,6 @@ class InitshutdownscriptQueryArgs(TrueNASModel):
 
 
 class InitshutdownscriptQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     type: Literal["COMMAND", "SCRIPT"] | MISSING = MISSING
     command: str | None | MISSING = MISSING
     script: str | None | MISSING = MISSING
@@ -146,9 +143,6 @@ class InitshutdownscriptQueryResultResultItem(TrueNASModel):
 
 
 class InitshutdownscriptQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     type: Literal["COMMAND", "SCRIPT"] | MISSING = MISSING
     command: str | None | MISSING = MISSING
     script: str | None | MISSING = MISSING

@@ -493,48 +493,39 @@ class InterfaceQueryArgs(TrueNASModel):
 
 
 class InterfaceQueryResultResultItemStateAliase(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    type: str
-    address: str
+    type: str | MISSING = MISSING
+    address: str | MISSING = MISSING
     netmask: str | MISSING = MISSING
     broadcast: str | MISSING = MISSING
 
 
 class InterfaceQueryResultResultItemStatePort(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     name: str | MISSING = MISSING
     flags: list[str] | MISSING = MISSING
 
 
 class InterfaceQueryResultResultItemState(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    name: str
-    orig_name: str
-    description: str
-    mtu: int
-    cloned: bool
-    flags: list[str]
-    nd6_flags: list[Any]
-    capabilities: list[Any]
-    link_state: str
-    media_type: str
-    media_subtype: str
-    active_media_type: str
-    active_media_subtype: str
-    supported_media: list[Any]
-    media_options: list[Any] | None
-    link_address: str
-    permanent_link_address: str | None
-    hardware_link_address: str
-    rx_queues: int
-    tx_queues: int
-    aliases: list[InterfaceQueryResultResultItemStateAliase]
+    name: str | MISSING = MISSING
+    orig_name: str | MISSING = MISSING
+    description: str | MISSING = MISSING
+    mtu: int | MISSING = MISSING
+    cloned: bool | MISSING = MISSING
+    flags: list[str] | MISSING = MISSING
+    nd6_flags: list[Any] | MISSING = MISSING
+    capabilities: list[Any] | MISSING = MISSING
+    link_state: str | MISSING = MISSING
+    media_type: str | MISSING = MISSING
+    media_subtype: str | MISSING = MISSING
+    active_media_type: str | MISSING = MISSING
+    active_media_subtype: str | MISSING = MISSING
+    supported_media: list[Any] | MISSING = MISSING
+    media_options: list[Any] | None | MISSING = MISSING
+    link_address: str | MISSING = MISSING
+    permanent_link_address: str | None | MISSING = MISSING
+    hardware_link_address: str | MISSING = MISSING
+    rx_queues: int | MISSING = MISSING
+    tx_queues: int | MISSING = MISSING
+    aliases: list[InterfaceQueryResultResultItemStateAliase] | MISSING = MISSING
     vrrp_config: list[Any] | None | MISSING = MISSING
     protocol: str | None | MISSING = MISSING
     ports: list[InterfaceQueryResultResultItemStatePort] | MISSING = MISSING
@@ -546,28 +537,25 @@ class InterfaceQueryResultResultItemState(TrueNASModel):
 
 
 class InterfaceQueryResultResultItemAliase(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    type: str
-    address: str
-    netmask: str
+    type: str | MISSING = MISSING
+    address: str | MISSING = MISSING
+    netmask: str | MISSING = MISSING
 
 
 class InterfaceQueryResultResultItem(TrueNASModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    id: str
-    name: str
-    fake: bool
-    type: str
-    state: InterfaceQueryResultResultItemState
-    aliases: list[InterfaceQueryResultResultItemAliase]
-    ipv4_dhcp: bool
-    ipv6_auto: bool
-    description: str
-    mtu: int | None
+    id: str | MISSING = MISSING
+    name: str | MISSING = MISSING
+    fake: bool | MISSING = MISSING
+    type: str | MISSING = MISSING
+    state: InterfaceQueryResultResultItemState | MISSING = MISSING
+    aliases: list[InterfaceQueryResultResultItemAliase] | MISSING = MISSING
+    ipv4_dhcp: bool | MISSING = MISSING
+    ipv6_auto: bool | MISSING = MISSING
+    description: str | MISSING = MISSING
+    mtu: int | None | MISSING = MISSING
     vlan_parent_interface: str | None | MISSING = MISSING
     vlan_tag: int | None | MISSING = MISSING
     vlan_pcp: int | None | MISSING = MISSING
@@ -578,48 +566,39 @@ class InterfaceQueryResultResultItem(TrueNASModel):
 
 
 class InterfaceQueryResultResultStateAliase(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    type: str
-    address: str
+    type: str | MISSING = MISSING
+    address: str | MISSING = MISSING
     netmask: str | MISSING = MISSING
     broadcast: str | MISSING = MISSING
 
 
 class InterfaceQueryResultResultStatePort(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     name: str | MISSING = MISSING
     flags: list[str] | MISSING = MISSING
 
 
 class InterfaceQueryResultResultState(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    name: str
-    orig_name: str
-    description: str
-    mtu: int
-    cloned: bool
-    flags: list[str]
-    nd6_flags: list[Any]
-    capabilities: list[Any]
-    link_state: str
-    media_type: str
-    media_subtype: str
-    active_media_type: str
-    active_media_subtype: str
-    supported_media: list[Any]
-    media_options: list[Any] | None
-    link_address: str
-    permanent_link_address: str | None
-    hardware_link_address: str
-    rx_queues: int
-    tx_queues: int
-    aliases: list[InterfaceQueryResultResultStateAliase]
+    name: str | MISSING = MISSING
+    orig_name: str | MISSING = MISSING
+    description: str | MISSING = MISSING
+    mtu: int | MISSING = MISSING
+    cloned: bool | MISSING = MISSING
+    flags: list[str] | MISSING = MISSING
+    nd6_flags: list[Any] | MISSING = MISSING
+    capabilities: list[Any] | MISSING = MISSING
+    link_state: str | MISSING = MISSING
+    media_type: str | MISSING = MISSING
+    media_subtype: str | MISSING = MISSING
+    active_media_type: str | MISSING = MISSING
+    active_media_subtype: str | MISSING = MISSING
+    supported_media: list[Any] | MISSING = MISSING
+    media_options: list[Any] | None | MISSING = MISSING
+    link_address: str | MISSING = MISSING
+    permanent_link_address: str | None | MISSING = MISSING
+    hardware_link_address: str | MISSING = MISSING
+    rx_queues: int | MISSING = MISSING
+    tx_queues: int | MISSING = MISSING
+    aliases: list[InterfaceQueryResultResultStateAliase] | MISSING = MISSING
     vrrp_config: list[Any] | None | MISSING = MISSING
     protocol: str | None | MISSING = MISSING
     ports: list[InterfaceQueryResultResultStatePort] | MISSING = MISSING
@@ -631,28 +610,25 @@ class InterfaceQueryResultResultState(TrueNASModel):
 
 
 class InterfaceQueryResultResultAliase(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    type: str
-    address: str
-    netmask: str
+    type: str | MISSING = MISSING
+    address: str | MISSING = MISSING
+    netmask: str | MISSING = MISSING
 
 
 class InterfaceQueryResultResult(TrueNASModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    id: str
-    name: str
-    fake: bool
-    type: str
-    state: InterfaceQueryResultResultState
-    aliases: list[InterfaceQueryResultResultAliase]
-    ipv4_dhcp: bool
-    ipv6_auto: bool
-    description: str
-    mtu: int | None
+    id: str | MISSING = MISSING
+    name: str | MISSING = MISSING
+    fake: bool | MISSING = MISSING
+    type: str | MISSING = MISSING
+    state: InterfaceQueryResultResultState | MISSING = MISSING
+    aliases: list[InterfaceQueryResultResultAliase] | MISSING = MISSING
+    ipv4_dhcp: bool | MISSING = MISSING
+    ipv6_auto: bool | MISSING = MISSING
+    description: str | MISSING = MISSING
+    mtu: int | None | MISSING = MISSING
     vlan_parent_interface: str | None | MISSING = MISSING
     vlan_tag: int | None | MISSING = MISSING
     vlan_pcp: int | None | MISSING = MISSING
@@ -663,48 +639,39 @@ class InterfaceQueryResultResult(TrueNASModel):
 
 
 class InterfaceQueryResultResult1StateAliase(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    type: str
-    address: str
+    type: str | MISSING = MISSING
+    address: str | MISSING = MISSING
     netmask: str | MISSING = MISSING
     broadcast: str | MISSING = MISSING
 
 
 class InterfaceQueryResultResult1StatePort(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     name: str | MISSING = MISSING
     flags: list[str] | MISSING = MISSING
 
 
 class InterfaceQueryResultResult1State(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    name: str
-    orig_name: str
-    description: str
-    mtu: int
-    cloned: bool
-    flags: list[str]
-    nd6_flags: list[Any]
-    capabilities: list[Any]
-    link_state: str
-    media_type: str
-    media_subtype: str
-    active_media_type: str
-    active_media_subtype: str
-    supported_media: list[Any]
-    media_options: list[Any] | None
-    link_address: str
-    permanent_link_address: str | None
-    hardware_link_address: str
-    rx_queues: int
-    tx_queues: int
-    aliases: list[InterfaceQueryResultResult1StateAliase]
+    name: str | MISSING = MISSING
+    orig_name: str | MISSING = MISSING
+    description: str | MISSING = MISSING
+    mtu: int | MISSING = MISSING
+    cloned: bool | MISSING = MISSING
+    flags: list[str] | MISSING = MISSING
+    nd6_flags: list[Any] | MISSING = MISSING
+    capabilities: list[Any] | MISSING = MISSING
+    link_state: str | MISSING = MISSING
+    media_type: str | MISSING = MISSING
+    media_subtype: str | MISSING = MISSING
+    active_media_type: str | MISSING = MISSING
+    active_media_subtype: str | MISSING = MISSING
+    supported_media: list[Any] | MISSING = MISSING
+    media_options: list[Any] | None | MISSING = MISSING
+    link_address: str | MISSING = MISSING
+    permanent_link_address: str | None | MISSING = MISSING
+    hardware_link_address: str | MISSING = MISSING
+    rx_queues: int | MISSING = MISSING
+    tx_queues: int | MISSING = MISSING
+    aliases: list[InterfaceQueryResultResult1StateAliase] | MISSING = MISSING
     vrrp_config: list[Any] | None | MISSING = MISSING
     protocol: str | None | MISSING = MISSING
     ports: list[InterfaceQueryResultResult1StatePort] | MISSING = MISSING
@@ -716,28 +683,25 @@ class InterfaceQueryResultResult1State(TrueNASModel):
 
 
 class InterfaceQueryResultResult1Aliase(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    type: str
-    address: str
-    netmask: str
+    type: str | MISSING = MISSING
+    address: str | MISSING = MISSING
+    netmask: str | MISSING = MISSING
 
 
 class InterfaceQueryResultResult1(TrueNASModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    id: str
-    name: str
-    fake: bool
-    type: str
-    state: InterfaceQueryResultResult1State
-    aliases: list[InterfaceQueryResultResult1Aliase]
-    ipv4_dhcp: bool
-    ipv6_auto: bool
-    description: str
-    mtu: int | None
+    id: str | MISSING = MISSING
+    name: str | MISSING = MISSING
+    fake: bool | MISSING = MISSING
+    type: str | MISSING = MISSING
+    state: InterfaceQueryResultResult1State | MISSING = MISSING
+    aliases: list[InterfaceQueryResultResult1Aliase] | MISSING = MISSING
+    ipv4_dhcp: bool | MISSING = MISSING
+    ipv6_auto: bool | MISSING = MISSING
+    description: str | MISSING = MISSING
+    mtu: int | None | MISSING = MISSING
     vlan_parent_interface: str | None | MISSING = MISSING
     vlan_tag: int | None | MISSING = MISSING
     vlan_pcp: int | None | MISSING = MISSING

@@ -129,9 +129,6 @@ class IscsiAuthQueryArgs(TrueNASModel):
 
 
 class IscsiAuthQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     tag: int | MISSING = MISSING
     user: str | MISSING = MISSING
@@ -142,9 +139,6 @@ class IscsiAuthQueryResultResultItem(TrueNASModel):
 
 
 class IscsiAuthQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     tag: int | MISSING = MISSING
     user: str | MISSING = MISSING

@@ -193,9 +193,6 @@ class IscsiExtentQueryResultResultItemAvailThreshold(RootModel[int]):
 
 
 class IscsiExtentQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     name: Annotated[str | MISSING, Field(max_length=64, min_length=1)] = MISSING
     type: Literal["DISK", "FILE"] | MISSING = MISSING
@@ -222,9 +219,6 @@ class IscsiExtentQueryResultResultAvailThreshold(RootModel[int]):
 
 
 class IscsiExtentQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     name: Annotated[str | MISSING, Field(max_length=64, min_length=1)] = MISSING
     type: Literal["DISK", "FILE"] | MISSING = MISSING

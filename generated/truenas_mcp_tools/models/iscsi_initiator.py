@@ -117,18 +117,12 @@ class IscsiInitiatorQueryArgs(TrueNASModel):
 
 
 class IscsiInitiatorQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     initiators: list[str] | MISSING = MISSING
     comment: str | MISSING = MISSING
 
 
 class IscsiInitiatorQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     initiators: list[str] | MISSING = MISSING
     comment: str | MISSING = MISSING

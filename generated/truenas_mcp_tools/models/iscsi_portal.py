@@ -155,17 +155,11 @@ class IscsiPortalQueryArgs(TrueNASModel):
 
 
 class IscsiPortalQueryResultResultItemListenItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    ip: Annotated[str, Field(min_length=1)]
-    port: int
+    ip: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    port: int | MISSING = MISSING
 
 
 class IscsiPortalQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     listen: list[IscsiPortalQueryResultResultItemListenItem] | MISSING = MISSING
     tag: int | MISSING = MISSING
@@ -173,9 +167,6 @@ class IscsiPortalQueryResultResultItem(TrueNASModel):
 
 
 class IscsiPortalQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     listen: list[Any] | MISSING = MISSING
     tag: int | MISSING = MISSING

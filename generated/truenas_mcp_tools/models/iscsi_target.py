@@ -184,26 +184,17 @@ class IscsiTargetQueryArgs(TrueNASModel):
 
 
 class IscsiTargetQueryResultResultItemGroup(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    portal: int
+    portal: int | MISSING = MISSING
     initiator: int | None | MISSING = MISSING
     authmethod: Literal["NONE", "CHAP", "CHAP_MUTUAL"] | MISSING = MISSING
     auth: int | None | MISSING = MISSING
 
 
 class IscsiTargetQueryResultResultItemIscsiParameters(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     QueuedCommands: Literal[32, 128] | None | MISSING = MISSING
 
 
 class IscsiTargetQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     name: Annotated[str | MISSING, Field(max_length=120, min_length=1)] = MISSING
     alias: str | None | MISSING = MISSING
@@ -215,9 +206,6 @@ class IscsiTargetQueryResultResultItem(TrueNASModel):
 
 
 class IscsiTargetQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     name: Annotated[str | MISSING, Field(max_length=120, min_length=1)] = MISSING
     alias: str | None | MISSING = MISSING

@@ -121,9 +121,6 @@ class IscsiTargetextentQueryArgs(TrueNASModel):
 
 
 class IscsiTargetextentQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     target: int | MISSING = MISSING
     lunid: int | MISSING = MISSING
@@ -131,9 +128,6 @@ class IscsiTargetextentQueryResultResultItem(TrueNASModel):
 
 
 class IscsiTargetextentQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     target: int | MISSING = MISSING
     lunid: int | MISSING = MISSING

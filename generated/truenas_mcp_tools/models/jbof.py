@@ -140,27 +140,21 @@ class JbofQueryArgs(TrueNASModel):
 
 
 class JbofQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    id: int
+    id: int | MISSING = MISSING
     description: str | MISSING = MISSING
-    mgmt_ip1: str
+    mgmt_ip1: str | MISSING = MISSING
     mgmt_ip2: str | MISSING = MISSING
-    mgmt_username: str
-    mgmt_password: str
+    mgmt_username: str | MISSING = MISSING
+    mgmt_password: str | MISSING = MISSING
 
 
 class JbofQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    id: int
+    id: int | MISSING = MISSING
     description: str | MISSING = MISSING
-    mgmt_ip1: str
+    mgmt_ip1: str | MISSING = MISSING
     mgmt_ip2: str | MISSING = MISSING
-    mgmt_username: str
-    mgmt_password: str
+    mgmt_username: str | MISSING = MISSING
+    mgmt_password: str | MISSING = MISSING
 
 
 class JbofQueryResultPage(TrueNASModel):

@@ -117,18 +117,12 @@ class KerberosKeytabQueryArgs(TrueNASModel):
 
 
 class KerberosKeytabQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     file: str | MISSING = MISSING
     name: str | MISSING = MISSING
     id: int | MISSING = MISSING
 
 
 class KerberosKeytabQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     file: str | MISSING = MISSING
     name: str | MISSING = MISSING
     id: int | MISSING = MISSING

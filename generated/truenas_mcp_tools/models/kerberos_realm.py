@@ -123,10 +123,7 @@ class KerberosRealmQueryArgs(TrueNASModel):
 
 
 class KerberosRealmQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    realm: str
+    realm: str | MISSING = MISSING
     kdc: list[Any] | MISSING = MISSING
     admin_server: list[Any] | MISSING = MISSING
     kpasswd_server: list[Any] | MISSING = MISSING
@@ -134,10 +131,7 @@ class KerberosRealmQueryResultResultItem(TrueNASModel):
 
 
 class KerberosRealmQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    realm: str
+    realm: str | MISSING = MISSING
     kdc: list[Any] | MISSING = MISSING
     admin_server: list[Any] | MISSING = MISSING
     kpasswd_server: list[Any] | MISSING = MISSING

@@ -241,29 +241,20 @@ class KeychaincredentialQueryArgs(TrueNASModel):
 
 
 class KeychaincredentialQueryResultResultItemAttributes(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     private_key: str | None | MISSING = MISSING
     public_key: str | None | MISSING = MISSING
 
 
 class KeychaincredentialQueryResultResultItemAttributes1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    host: str
+    host: str | MISSING = MISSING
     port: int | MISSING = MISSING
     username: str | MISSING = MISSING
-    private_key: int
-    remote_host_key: str
+    private_key: int | MISSING = MISSING
+    remote_host_key: str | MISSING = MISSING
     connect_timeout: int | MISSING = MISSING
 
 
 class KeychaincredentialQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     type: Literal["SSH_KEY_PAIR", "SSH_CREDENTIALS"] | MISSING = MISSING
@@ -275,9 +266,6 @@ class KeychaincredentialQueryResultResultItem(TrueNASModel):
 
 
 class KeychaincredentialQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     type: Literal["SSH_KEY_PAIR", "SSH_CREDENTIALS"] | MISSING = MISSING

@@ -160,18 +160,12 @@ class NfsGetNfs4ClientsArgs(TrueNASModel):
 
 
 class NfsGetNfs4ClientsResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: str | MISSING = MISSING
     info: dict[str, Any] | MISSING = MISSING
     state: dict[str, Any] | MISSING = MISSING
 
 
 class NfsGetNfs4ClientsResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: str | MISSING = MISSING
     info: dict[str, Any] | MISSING = MISSING
     state: dict[str, Any] | MISSING = MISSING

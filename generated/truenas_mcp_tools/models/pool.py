@@ -641,132 +641,114 @@ class PoolQueryArgs(TrueNASModel):
 
 
 class PoolQueryResultResultItemTopology(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    data: list[Any]
-    log: list[Any]
-    cache: list[Any]
-    spare: list[Any]
-    special: list[Any]
-    dedup: list[Any]
+    data: list[Any] | MISSING = MISSING
+    log: list[Any] | MISSING = MISSING
+    cache: list[Any] | MISSING = MISSING
+    spare: list[Any] | MISSING = MISSING
+    special: list[Any] | MISSING = MISSING
+    dedup: list[Any] | MISSING = MISSING
 
 
 class PoolQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    id: int
-    name: str
-    guid: str
-    status: str
-    path: str
-    scan: dict[str, Any]
-    expand: dict[str, Any]
+    id: int | MISSING = MISSING
+    name: str | MISSING = MISSING
+    guid: str | MISSING = MISSING
+    status: str | MISSING = MISSING
+    path: str | MISSING = MISSING
+    scan: dict[str, Any] | MISSING = MISSING
+    expand: dict[str, Any] | MISSING = MISSING
     is_upgraded: bool | MISSING = MISSING
-    healthy: bool
-    warning: bool
-    status_code: str | None
-    status_detail: str | None
-    size: int | None
-    allocated: int | None
-    free: int | None
-    freeing: int | None
-    dedup_table_size: int | None
-    dedup_table_quota: str | None
-    fragmentation: str | None
-    size_str: str | None
-    allocated_str: str | None
-    free_str: str | None
-    freeing_str: str | None
-    autotrim: dict[str, Any]
-    topology: PoolQueryResultResultItemTopology
+    healthy: bool | MISSING = MISSING
+    warning: bool | MISSING = MISSING
+    status_code: str | None | MISSING = MISSING
+    status_detail: str | None | MISSING = MISSING
+    size: int | None | MISSING = MISSING
+    allocated: int | None | MISSING = MISSING
+    free: int | None | MISSING = MISSING
+    freeing: int | None | MISSING = MISSING
+    dedup_table_size: int | None | MISSING = MISSING
+    dedup_table_quota: str | None | MISSING = MISSING
+    fragmentation: str | None | MISSING = MISSING
+    size_str: str | None | MISSING = MISSING
+    allocated_str: str | None | MISSING = MISSING
+    free_str: str | None | MISSING = MISSING
+    freeing_str: str | None | MISSING = MISSING
+    autotrim: dict[str, Any] | MISSING = MISSING
+    topology: PoolQueryResultResultItemTopology | MISSING = MISSING
 
 
 class PoolQueryResultResultTopology(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    data: list[Any]
-    log: list[Any]
-    cache: list[Any]
-    spare: list[Any]
-    special: list[Any]
-    dedup: list[Any]
+    data: list[Any] | MISSING = MISSING
+    log: list[Any] | MISSING = MISSING
+    cache: list[Any] | MISSING = MISSING
+    spare: list[Any] | MISSING = MISSING
+    special: list[Any] | MISSING = MISSING
+    dedup: list[Any] | MISSING = MISSING
 
 
 class PoolQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    id: int
-    name: str
-    guid: str
-    status: str
-    path: str
-    scan: dict[str, Any]
-    expand: dict[str, Any]
+    id: int | MISSING = MISSING
+    name: str | MISSING = MISSING
+    guid: str | MISSING = MISSING
+    status: str | MISSING = MISSING
+    path: str | MISSING = MISSING
+    scan: dict[str, Any] | MISSING = MISSING
+    expand: dict[str, Any] | MISSING = MISSING
     is_upgraded: bool | MISSING = MISSING
-    healthy: bool
-    warning: bool
-    status_code: str | None
-    status_detail: str | None
-    size: int | None
-    allocated: int | None
-    free: int | None
-    freeing: int | None
-    dedup_table_size: int | None
-    dedup_table_quota: str | None
-    fragmentation: str | None
-    size_str: str | None
-    allocated_str: str | None
-    free_str: str | None
-    freeing_str: str | None
-    autotrim: dict[str, Any]
-    topology: PoolQueryResultResultTopology
+    healthy: bool | MISSING = MISSING
+    warning: bool | MISSING = MISSING
+    status_code: str | None | MISSING = MISSING
+    status_detail: str | None | MISSING = MISSING
+    size: int | None | MISSING = MISSING
+    allocated: int | None | MISSING = MISSING
+    free: int | None | MISSING = MISSING
+    freeing: int | None | MISSING = MISSING
+    dedup_table_size: int | None | MISSING = MISSING
+    dedup_table_quota: str | None | MISSING = MISSING
+    fragmentation: str | None | MISSING = MISSING
+    size_str: str | None | MISSING = MISSING
+    allocated_str: str | None | MISSING = MISSING
+    free_str: str | None | MISSING = MISSING
+    freeing_str: str | None | MISSING = MISSING
+    autotrim: dict[str, Any] | MISSING = MISSING
+    topology: PoolQueryResultResultTopology | MISSING = MISSING
 
 
 class PoolQueryResultResult1Topology(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    data: list[Any]
-    log: list[Any]
-    cache: list[Any]
-    spare: list[Any]
-    special: list[Any]
-    dedup: list[Any]
+    data: list[Any] | MISSING = MISSING
+    log: list[Any] | MISSING = MISSING
+    cache: list[Any] | MISSING = MISSING
+    spare: list[Any] | MISSING = MISSING
+    special: list[Any] | MISSING = MISSING
+    dedup: list[Any] | MISSING = MISSING
 
 
 class PoolQueryResultResult1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    id: int
-    name: str
-    guid: str
-    status: str
-    path: str
-    scan: dict[str, Any]
-    expand: dict[str, Any]
+    id: int | MISSING = MISSING
+    name: str | MISSING = MISSING
+    guid: str | MISSING = MISSING
+    status: str | MISSING = MISSING
+    path: str | MISSING = MISSING
+    scan: dict[str, Any] | MISSING = MISSING
+    expand: dict[str, Any] | MISSING = MISSING
     is_upgraded: bool | MISSING = MISSING
-    healthy: bool
-    warning: bool
-    status_code: str | None
-    status_detail: str | None
-    size: int | None
-    allocated: int | None
-    free: int | None
-    freeing: int | None
-    dedup_table_size: int | None
-    dedup_table_quota: str | None
-    fragmentation: str | None
-    size_str: str | None
-    allocated_str: str | None
-    free_str: str | None
-    freeing_str: str | None
-    autotrim: dict[str, Any]
-    topology: PoolQueryResultResult1Topology
+    healthy: bool | MISSING = MISSING
+    warning: bool | MISSING = MISSING
+    status_code: str | None | MISSING = MISSING
+    status_detail: str | None | MISSING = MISSING
+    size: int | None | MISSING = MISSING
+    allocated: int | None | MISSING = MISSING
+    free: int | None | MISSING = MISSING
+    freeing: int | None | MISSING = MISSING
+    dedup_table_size: int | None | MISSING = MISSING
+    dedup_table_quota: str | None | MISSING = MISSING
+    fragmentation: str | None | MISSING = MISSING
+    size_str: str | None | MISSING = MISSING
+    allocated_str: str | None | MISSING = MISSING
+    free_str: str | None | MISSING = MISSING
+    freeing_str: str | None | MISSING = MISSING
+    autotrim: dict[str, Any] | MISSING = MISSING
+    topology: PoolQueryResultResult1Topology | MISSING = MISSING
 
 
 class PoolQueryResultPage(TrueNASModel):

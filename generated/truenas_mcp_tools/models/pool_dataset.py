@@ -1816,9 +1816,6 @@ class PoolDatasetQueryArgs(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemComments(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1827,9 +1824,6 @@ class PoolDatasetQueryResultResultItemComments(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemQuotaWarning(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1838,9 +1832,6 @@ class PoolDatasetQueryResultResultItemQuotaWarning(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemQuotaCritical(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1849,9 +1840,6 @@ class PoolDatasetQueryResultResultItemQuotaCritical(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemRefquotaWarning(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1860,9 +1848,6 @@ class PoolDatasetQueryResultResultItemRefquotaWarning(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemRefquotaCritical(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1871,9 +1856,6 @@ class PoolDatasetQueryResultResultItemRefquotaCritical(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemManagedby(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1882,9 +1864,6 @@ class PoolDatasetQueryResultResultItemManagedby(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemDeduplication(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1893,9 +1872,6 @@ class PoolDatasetQueryResultResultItemDeduplication(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemAclmode(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1904,9 +1880,6 @@ class PoolDatasetQueryResultResultItemAclmode(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemAcltype(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1915,9 +1888,6 @@ class PoolDatasetQueryResultResultItemAcltype(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemXattr(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1926,9 +1896,6 @@ class PoolDatasetQueryResultResultItemXattr(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemAtime(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1937,9 +1904,6 @@ class PoolDatasetQueryResultResultItemAtime(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemCasesensitivity(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1948,9 +1912,6 @@ class PoolDatasetQueryResultResultItemCasesensitivity(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemChecksum(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1959,9 +1920,6 @@ class PoolDatasetQueryResultResultItemChecksum(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemExec(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1970,9 +1928,6 @@ class PoolDatasetQueryResultResultItemExec(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemSync(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1981,9 +1936,6 @@ class PoolDatasetQueryResultResultItemSync(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemCompression(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -1992,9 +1944,6 @@ class PoolDatasetQueryResultResultItemCompression(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemCompressratio(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2003,9 +1952,6 @@ class PoolDatasetQueryResultResultItemCompressratio(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemOrigin(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2014,9 +1960,6 @@ class PoolDatasetQueryResultResultItemOrigin(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemQuota(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2025,9 +1968,6 @@ class PoolDatasetQueryResultResultItemQuota(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemRefquota(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2036,9 +1976,6 @@ class PoolDatasetQueryResultResultItemRefquota(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemReservation(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2047,9 +1984,6 @@ class PoolDatasetQueryResultResultItemReservation(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemRefreservation(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2058,9 +1992,6 @@ class PoolDatasetQueryResultResultItemRefreservation(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemCopies(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2069,9 +2000,6 @@ class PoolDatasetQueryResultResultItemCopies(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemSnapdir(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2080,9 +2008,6 @@ class PoolDatasetQueryResultResultItemSnapdir(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemReadonly(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2091,9 +2016,6 @@ class PoolDatasetQueryResultResultItemReadonly(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemRecordsize(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2102,9 +2024,6 @@ class PoolDatasetQueryResultResultItemRecordsize(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemSparse(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2113,9 +2032,6 @@ class PoolDatasetQueryResultResultItemSparse(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemVolsize(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2124,9 +2040,6 @@ class PoolDatasetQueryResultResultItemVolsize(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemVolblocksize(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2135,9 +2048,6 @@ class PoolDatasetQueryResultResultItemVolblocksize(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemKeyFormat(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2146,9 +2056,6 @@ class PoolDatasetQueryResultResultItemKeyFormat(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemEncryptionAlgorithm(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2157,9 +2064,6 @@ class PoolDatasetQueryResultResultItemEncryptionAlgorithm(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemUsed(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2168,9 +2072,6 @@ class PoolDatasetQueryResultResultItemUsed(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemUsedbychildren(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2179,9 +2080,6 @@ class PoolDatasetQueryResultResultItemUsedbychildren(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemUsedbydataset(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2190,9 +2088,6 @@ class PoolDatasetQueryResultResultItemUsedbydataset(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemUsedbyrefreservation(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2201,9 +2096,6 @@ class PoolDatasetQueryResultResultItemUsedbyrefreservation(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemUsedbysnapshots(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2212,9 +2104,6 @@ class PoolDatasetQueryResultResultItemUsedbysnapshots(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemAvailable(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2223,9 +2112,6 @@ class PoolDatasetQueryResultResultItemAvailable(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemSpecialSmallBlockSize(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2234,9 +2120,6 @@ class PoolDatasetQueryResultResultItemSpecialSmallBlockSize(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemPbkdf2iters(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2245,9 +2128,6 @@ class PoolDatasetQueryResultResultItemPbkdf2iters(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemCreation(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2256,9 +2136,6 @@ class PoolDatasetQueryResultResultItemCreation(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItemSnapdev(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2267,18 +2144,15 @@ class PoolDatasetQueryResultResultItemSnapdev(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    id: str
-    type: str
-    name: str
-    pool: str
+    id: str | MISSING = MISSING
+    type: str | MISSING = MISSING
+    name: str | MISSING = MISSING
+    pool: str | MISSING = MISSING
     encrypted: bool | MISSING = MISSING
     encryption_root: str | None | MISSING = MISSING
     key_loaded: bool | None | MISSING = MISSING
-    children: list[Any]
-    user_properties: dict[str, Any]
+    children: list[Any] | MISSING = MISSING
+    user_properties: dict[str, Any] | MISSING = MISSING
     locked: bool | MISSING = MISSING
     comments: PoolDatasetQueryResultResultItemComments | MISSING = MISSING
     quota_warning: PoolDatasetQueryResultResultItemQuotaWarning | MISSING = MISSING
@@ -2325,9 +2199,6 @@ class PoolDatasetQueryResultResultItem(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultComments(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2336,9 +2207,6 @@ class PoolDatasetQueryResultResultComments(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultQuotaWarning(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2347,9 +2215,6 @@ class PoolDatasetQueryResultResultQuotaWarning(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultQuotaCritical(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2358,9 +2223,6 @@ class PoolDatasetQueryResultResultQuotaCritical(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultRefquotaWarning(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2369,9 +2231,6 @@ class PoolDatasetQueryResultResultRefquotaWarning(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultRefquotaCritical(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2380,9 +2239,6 @@ class PoolDatasetQueryResultResultRefquotaCritical(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultManagedby(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2391,9 +2247,6 @@ class PoolDatasetQueryResultResultManagedby(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultDeduplication(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2402,9 +2255,6 @@ class PoolDatasetQueryResultResultDeduplication(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultAclmode(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2413,9 +2263,6 @@ class PoolDatasetQueryResultResultAclmode(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultAcltype(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2424,9 +2271,6 @@ class PoolDatasetQueryResultResultAcltype(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultXattr(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2435,9 +2279,6 @@ class PoolDatasetQueryResultResultXattr(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultAtime(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2446,9 +2287,6 @@ class PoolDatasetQueryResultResultAtime(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultCasesensitivity(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2457,9 +2295,6 @@ class PoolDatasetQueryResultResultCasesensitivity(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultChecksum(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2468,9 +2303,6 @@ class PoolDatasetQueryResultResultChecksum(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultExec(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2479,9 +2311,6 @@ class PoolDatasetQueryResultResultExec(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultSync(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2490,9 +2319,6 @@ class PoolDatasetQueryResultResultSync(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultCompression(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2501,9 +2327,6 @@ class PoolDatasetQueryResultResultCompression(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultCompressratio(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2512,9 +2335,6 @@ class PoolDatasetQueryResultResultCompressratio(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultOrigin(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2523,9 +2343,6 @@ class PoolDatasetQueryResultResultOrigin(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultQuota(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2534,9 +2351,6 @@ class PoolDatasetQueryResultResultQuota(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultRefquota(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2545,9 +2359,6 @@ class PoolDatasetQueryResultResultRefquota(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultReservation(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2556,9 +2367,6 @@ class PoolDatasetQueryResultResultReservation(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultRefreservation(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2567,9 +2375,6 @@ class PoolDatasetQueryResultResultRefreservation(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultCopies(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2578,9 +2383,6 @@ class PoolDatasetQueryResultResultCopies(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultSnapdir(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2589,9 +2391,6 @@ class PoolDatasetQueryResultResultSnapdir(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultReadonly(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2600,9 +2399,6 @@ class PoolDatasetQueryResultResultReadonly(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultRecordsize(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2611,9 +2407,6 @@ class PoolDatasetQueryResultResultRecordsize(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultSparse(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2622,9 +2415,6 @@ class PoolDatasetQueryResultResultSparse(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultVolsize(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2633,9 +2423,6 @@ class PoolDatasetQueryResultResultVolsize(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultVolblocksize(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2644,9 +2431,6 @@ class PoolDatasetQueryResultResultVolblocksize(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultKeyFormat(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2655,9 +2439,6 @@ class PoolDatasetQueryResultResultKeyFormat(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultEncryptionAlgorithm(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2666,9 +2447,6 @@ class PoolDatasetQueryResultResultEncryptionAlgorithm(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultUsed(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2677,9 +2455,6 @@ class PoolDatasetQueryResultResultUsed(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultUsedbychildren(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2688,9 +2463,6 @@ class PoolDatasetQueryResultResultUsedbychildren(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultUsedbydataset(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2699,9 +2471,6 @@ class PoolDatasetQueryResultResultUsedbydataset(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultUsedbyrefreservation(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2710,9 +2479,6 @@ class PoolDatasetQueryResultResultUsedbyrefreservation(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultUsedbysnapshots(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2721,9 +2487,6 @@ class PoolDatasetQueryResultResultUsedbysnapshots(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultAvailable(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2732,9 +2495,6 @@ class PoolDatasetQueryResultResultAvailable(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultSpecialSmallBlockSize(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2743,9 +2503,6 @@ class PoolDatasetQueryResultResultSpecialSmallBlockSize(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultPbkdf2iters(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2754,9 +2511,6 @@ class PoolDatasetQueryResultResultPbkdf2iters(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultCreation(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2765,9 +2519,6 @@ class PoolDatasetQueryResultResultCreation(TrueNASModel):
 
 
 class PoolDatasetQueryResultResultSnapdev(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2776,18 +2527,15 @@ class PoolDatasetQueryResultResultSnapdev(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    id: str
-    type: str
-    name: str
-    pool: str
+    id: str | MISSING = MISSING
+    type: str | MISSING = MISSING
+    name: str | MISSING = MISSING
+    pool: str | MISSING = MISSING
     encrypted: bool | MISSING = MISSING
     encryption_root: str | None | MISSING = MISSING
     key_loaded: bool | None | MISSING = MISSING
-    children: list[Any]
-    user_properties: dict[str, Any]
+    children: list[Any] | MISSING = MISSING
+    user_properties: dict[str, Any] | MISSING = MISSING
     locked: bool | MISSING = MISSING
     comments: PoolDatasetQueryResultResultComments | MISSING = MISSING
     quota_warning: PoolDatasetQueryResultResultQuotaWarning | MISSING = MISSING
@@ -2834,9 +2582,6 @@ class PoolDatasetQueryResultResult(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Comments(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2845,9 +2590,6 @@ class PoolDatasetQueryResultResult1Comments(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1QuotaWarning(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2856,9 +2598,6 @@ class PoolDatasetQueryResultResult1QuotaWarning(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1QuotaCritical(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2867,9 +2606,6 @@ class PoolDatasetQueryResultResult1QuotaCritical(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1RefquotaWarning(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2878,9 +2614,6 @@ class PoolDatasetQueryResultResult1RefquotaWarning(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1RefquotaCritical(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2889,9 +2622,6 @@ class PoolDatasetQueryResultResult1RefquotaCritical(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Managedby(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2900,9 +2630,6 @@ class PoolDatasetQueryResultResult1Managedby(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Deduplication(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2911,9 +2638,6 @@ class PoolDatasetQueryResultResult1Deduplication(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Aclmode(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2922,9 +2646,6 @@ class PoolDatasetQueryResultResult1Aclmode(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Acltype(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2933,9 +2654,6 @@ class PoolDatasetQueryResultResult1Acltype(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Xattr(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2944,9 +2662,6 @@ class PoolDatasetQueryResultResult1Xattr(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Atime(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2955,9 +2670,6 @@ class PoolDatasetQueryResultResult1Atime(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Casesensitivity(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2966,9 +2678,6 @@ class PoolDatasetQueryResultResult1Casesensitivity(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Checksum(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2977,9 +2686,6 @@ class PoolDatasetQueryResultResult1Checksum(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Exec(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2988,9 +2694,6 @@ class PoolDatasetQueryResultResult1Exec(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Sync(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -2999,9 +2702,6 @@ class PoolDatasetQueryResultResult1Sync(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Compression(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3010,9 +2710,6 @@ class PoolDatasetQueryResultResult1Compression(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Compressratio(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3021,9 +2718,6 @@ class PoolDatasetQueryResultResult1Compressratio(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Origin(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3032,9 +2726,6 @@ class PoolDatasetQueryResultResult1Origin(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Quota(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3043,9 +2734,6 @@ class PoolDatasetQueryResultResult1Quota(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Refquota(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3054,9 +2742,6 @@ class PoolDatasetQueryResultResult1Refquota(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Reservation(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3065,9 +2750,6 @@ class PoolDatasetQueryResultResult1Reservation(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Refreservation(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3076,9 +2758,6 @@ class PoolDatasetQueryResultResult1Refreservation(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Copies(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3087,9 +2766,6 @@ class PoolDatasetQueryResultResult1Copies(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Snapdir(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3098,9 +2774,6 @@ class PoolDatasetQueryResultResult1Snapdir(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Readonly(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3109,9 +2782,6 @@ class PoolDatasetQueryResultResult1Readonly(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Recordsize(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3120,9 +2790,6 @@ class PoolDatasetQueryResultResult1Recordsize(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Sparse(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3131,9 +2798,6 @@ class PoolDatasetQueryResultResult1Sparse(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Volsize(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3142,9 +2806,6 @@ class PoolDatasetQueryResultResult1Volsize(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Volblocksize(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3153,9 +2814,6 @@ class PoolDatasetQueryResultResult1Volblocksize(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1KeyFormat(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3164,9 +2822,6 @@ class PoolDatasetQueryResultResult1KeyFormat(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1EncryptionAlgorithm(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3175,9 +2830,6 @@ class PoolDatasetQueryResultResult1EncryptionAlgorithm(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Used(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3186,9 +2838,6 @@ class PoolDatasetQueryResultResult1Used(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Usedbychildren(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3197,9 +2846,6 @@ class PoolDatasetQueryResultResult1Usedbychildren(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Usedbydataset(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3208,9 +2854,6 @@ class PoolDatasetQueryResultResult1Usedbydataset(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Usedbyrefreservation(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3219,9 +2862,6 @@ class PoolDatasetQueryResultResult1Usedbyrefreservation(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Usedbysnapshots(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3230,9 +2870,6 @@ class PoolDatasetQueryResultResult1Usedbysnapshots(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Available(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3241,9 +2878,6 @@ class PoolDatasetQueryResultResult1Available(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1SpecialSmallBlockSize(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3252,9 +2886,6 @@ class PoolDatasetQueryResultResult1SpecialSmallBlockSize(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Pbkdf2iters(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3263,9 +2894,6 @@ class PoolDatasetQueryResultResult1Pbkdf2iters(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Creation(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3274,9 +2902,6 @@ class PoolDatasetQueryResultResult1Creation(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1Snapdev(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     parsed: str | int | bool | dict[str, Any] | list[Any] | None | MISSING = MISSING
     rawvalue: str | None | MISSING = MISSING
     value: str | None | MISSING = MISSING
@@ -3285,18 +2910,15 @@ class PoolDatasetQueryResultResult1Snapdev(TrueNASModel):
 
 
 class PoolDatasetQueryResultResult1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    id: str
-    type: str
-    name: str
-    pool: str
+    id: str | MISSING = MISSING
+    type: str | MISSING = MISSING
+    name: str | MISSING = MISSING
+    pool: str | MISSING = MISSING
     encrypted: bool | MISSING = MISSING
     encryption_root: str | None | MISSING = MISSING
     key_loaded: bool | None | MISSING = MISSING
-    children: list[Any]
-    user_properties: dict[str, Any]
+    children: list[Any] | MISSING = MISSING
+    user_properties: dict[str, Any] | MISSING = MISSING
     locked: bool | MISSING = MISSING
     comments: PoolDatasetQueryResultResult1Comments | MISSING = MISSING
     quota_warning: PoolDatasetQueryResultResult1QuotaWarning | MISSING = MISSING

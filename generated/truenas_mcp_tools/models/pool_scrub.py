@@ -161,9 +161,6 @@ class PoolScrubQueryArgs(TrueNASModel):
 
 
 class PoolScrubQueryResultResultItemSchedule(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     minute: str | MISSING = MISSING
     hour: str | MISSING = MISSING
     dom: str | MISSING = MISSING
@@ -172,9 +169,6 @@ class PoolScrubQueryResultResultItemSchedule(TrueNASModel):
 
 
 class PoolScrubQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     pool: Annotated[int | MISSING, Field(gt=0)] = MISSING
     threshold: Annotated[int | MISSING, Field(ge=0)] = MISSING
     description: str | MISSING = MISSING
@@ -185,9 +179,6 @@ class PoolScrubQueryResultResultItem(TrueNASModel):
 
 
 class PoolScrubQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     pool: Annotated[int | MISSING, Field(gt=0)] = MISSING
     threshold: Annotated[int | MISSING, Field(ge=0)] = MISSING
     description: str | MISSING = MISSING

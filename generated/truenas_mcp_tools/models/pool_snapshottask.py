@@ -229,9 +229,6 @@ class PoolSnapshottaskQueryArgs(TrueNASModel):
 
 
 class PoolSnapshottaskQueryResultResultItemSchedule(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     minute: str | MISSING = MISSING
     hour: str | MISSING = MISSING
     dom: str | MISSING = MISSING
@@ -242,9 +239,6 @@ class PoolSnapshottaskQueryResultResultItemSchedule(TrueNASModel):
 
 
 class PoolSnapshottaskQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     dataset: str | MISSING = MISSING
     recursive: bool | MISSING = MISSING
     lifetime_value: int | MISSING = MISSING
@@ -260,9 +254,6 @@ class PoolSnapshottaskQueryResultResultItem(TrueNASModel):
 
 
 class PoolSnapshottaskQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     dataset: str | MISSING = MISSING
     recursive: bool | MISSING = MISSING
     lifetime_value: int | MISSING = MISSING

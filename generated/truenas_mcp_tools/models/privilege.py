@@ -322,13 +322,10 @@ class PrivilegeQueryResultResultItemLocalGroupsUsernsIdmap(RootModel[int]):
 
 
 class PrivilegeQueryResultResultItemLocalGroups(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    id: int
-    gid: int
-    name: Annotated[str, Field(min_length=1)]
-    builtin: bool
+    id: int | MISSING = MISSING
+    gid: int | MISSING = MISSING
+    name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    builtin: bool | MISSING = MISSING
     sudo_commands: list[PrivilegeQueryResultResultItemLocalGroupsSudoCommand] | MISSING = MISSING
     sudo_commands_nopasswd: (
         list[PrivilegeQueryResultResultItemLocalGroupsSudoCommandsNopasswdItem] | MISSING
@@ -337,21 +334,18 @@ class PrivilegeQueryResultResultItemLocalGroups(TrueNASModel):
     userns_idmap: (
         Literal["DIRECT"] | PrivilegeQueryResultResultItemLocalGroupsUsernsIdmap | None | MISSING
     ) = MISSING
-    group: Annotated[str, Field(min_length=1)]
-    id_type_both: bool
-    local: bool
-    sid: str | None
-    roles: list[str]
+    group: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    id_type_both: bool | MISSING = MISSING
+    local: bool | MISSING = MISSING
+    sid: str | None | MISSING = MISSING
+    roles: list[str] | MISSING = MISSING
     users: list[int] | MISSING = MISSING
 
 
 class PrivilegeQueryResultResultItemLocalGroups1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    gid: int | None
-    sid: str | None
-    group: None
+    gid: int | None | MISSING = MISSING
+    sid: str | None | MISSING = MISSING
+    group: None | MISSING = MISSING
 
 
 class PrivilegeQueryResultResultItemDsGroupsSudoCommand(RootModel[str]):
@@ -367,13 +361,10 @@ class PrivilegeQueryResultResultItemDsGroupsUsernsIdmap(RootModel[int]):
 
 
 class PrivilegeQueryResultResultItemDsGroups(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    id: int
-    gid: int
-    name: Annotated[str, Field(min_length=1)]
-    builtin: bool
+    id: int | MISSING = MISSING
+    gid: int | MISSING = MISSING
+    name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    builtin: bool | MISSING = MISSING
     sudo_commands: list[PrivilegeQueryResultResultItemDsGroupsSudoCommand] | MISSING = MISSING
     sudo_commands_nopasswd: list[PrivilegeQueryResultResultItemDsGroupsSudoCommandsNopasswdItem] | MISSING = (
         MISSING
@@ -382,27 +373,21 @@ class PrivilegeQueryResultResultItemDsGroups(TrueNASModel):
     userns_idmap: Literal["DIRECT"] | PrivilegeQueryResultResultItemDsGroupsUsernsIdmap | None | MISSING = (
         MISSING
     )
-    group: Annotated[str, Field(min_length=1)]
-    id_type_both: bool
-    local: bool
-    sid: str | None
-    roles: list[str]
+    group: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    id_type_both: bool | MISSING = MISSING
+    local: bool | MISSING = MISSING
+    sid: str | None | MISSING = MISSING
+    roles: list[str] | MISSING = MISSING
     users: list[int] | MISSING = MISSING
 
 
 class PrivilegeQueryResultResultItemDsGroups1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    gid: int | None
-    sid: str | None
-    group: None
+    gid: int | None | MISSING = MISSING
+    sid: str | None | MISSING = MISSING
+    group: None | MISSING = MISSING
 
 
 class PrivilegeQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     builtin_name: str | None | MISSING = MISSING
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
@@ -417,9 +402,6 @@ class PrivilegeQueryResultResultItem(TrueNASModel):
 
 
 class PrivilegeQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     builtin_name: str | None | MISSING = MISSING
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
@@ -475,9 +457,6 @@ class PrivilegeRolesResultResultItemInclude(RootModel[str]):
 
 
 class PrivilegeRolesResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     title: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     includes: list[PrivilegeRolesResultResultItemInclude] | MISSING = MISSING
@@ -490,9 +469,6 @@ class PrivilegeRolesResultResultInclude(RootModel[str]):
 
 
 class PrivilegeRolesResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     title: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     includes: list[PrivilegeRolesResultResultInclude] | MISSING = MISSING

@@ -205,9 +205,6 @@ class ReportingGraphsArgs(TrueNASModel):
 
 
 class ReportingGraphsResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     title: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     vertical_label: Annotated[str | MISSING, Field(min_length=1)] = MISSING
@@ -215,9 +212,6 @@ class ReportingGraphsResultResultItem(TrueNASModel):
 
 
 class ReportingGraphsResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     title: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     vertical_label: Annotated[str | MISSING, Field(min_length=1)] = MISSING
@@ -411,9 +405,6 @@ class ReportingNetdataGraphsArgs(TrueNASModel):
 
 
 class ReportingNetdataGraphsResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     title: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     vertical_label: Annotated[str | MISSING, Field(min_length=1)] = MISSING
@@ -421,9 +412,6 @@ class ReportingNetdataGraphsResultResultItem(TrueNASModel):
 
 
 class ReportingNetdataGraphsResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     title: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     vertical_label: Annotated[str | MISSING, Field(min_length=1)] = MISSING

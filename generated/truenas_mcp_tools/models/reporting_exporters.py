@@ -107,9 +107,6 @@ class ReportingExportersQueryArgs(TrueNASModel):
 
 
 class ReportingExportersQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     enabled: bool | MISSING = MISSING
     attributes: Any | MISSING = MISSING
@@ -132,6 +129,18 @@ class GraphiteExporter(TrueNASModel):
     destination_port: Annotated[int, Field(ge=1, le=65535)]
     prefix: str | MISSING = MISSING
     namespace: Annotated[str, Field(min_length=1)]
+    update_every: Annotated[int | MISSING, Field(ge=1)] = MISSING
+    buffer_on_failures: Annotated[int | MISSING, Field(ge=1)] = MISSING
+    send_names_instead_of_ids: bool | MISSING = MISSING
+    matching_charts: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class ReportingExportersQueryGraphiteExporter(TrueNASModel):
+    exporter_type: Literal["GRAPHITE"] = "GRAPHITE"
+    destination_ip: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    destination_port: Annotated[int | MISSING, Field(ge=1, le=65535)] = MISSING
+    prefix: str | MISSING = MISSING
+    namespace: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     update_every: Annotated[int | MISSING, Field(ge=1)] = MISSING
     buffer_on_failures: Annotated[int | MISSING, Field(ge=1)] = MISSING
     send_names_instead_of_ids: bool | MISSING = MISSING
@@ -182,12 +191,11 @@ class ReportingExportersGetInstanceResult(TrueNASModel):
 
 
 class ReportingExportersQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     enabled: bool | MISSING = MISSING
-    attributes: Annotated[GraphiteExporter | MISSING, Field(discriminator="exporter_type")] = MISSING
+    attributes: Annotated[
+        ReportingExportersQueryGraphiteExporter | MISSING, Field(discriminator="exporter_type")
+    ] = MISSING
     name: str | MISSING = MISSING
 
 

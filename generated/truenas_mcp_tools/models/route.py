@@ -51,31 +51,25 @@ class RouteSystemRoutesArgs(TrueNASModel):
 
 
 class RouteSystemRoutesResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    network: str
-    netmask: str
-    gateway: str | None
-    interface: str
-    flags: list[Any]
-    table_id: int
-    scope: int
-    preferred_source: str | None
+    network: str | MISSING = MISSING
+    netmask: str | MISSING = MISSING
+    gateway: str | None | MISSING = MISSING
+    interface: str | MISSING = MISSING
+    flags: list[Any] | MISSING = MISSING
+    table_id: int | MISSING = MISSING
+    scope: int | MISSING = MISSING
+    preferred_source: str | None | MISSING = MISSING
 
 
 class RouteSystemRoutesResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    network: str
-    netmask: str
-    gateway: str | None
-    interface: str
-    flags: list[Any]
-    table_id: int
-    scope: int
-    preferred_source: str | None
+    network: str | MISSING = MISSING
+    netmask: str | MISSING = MISSING
+    gateway: str | None | MISSING = MISSING
+    interface: str | MISSING = MISSING
+    flags: list[Any] | MISSING = MISSING
+    table_id: int | MISSING = MISSING
+    scope: int | MISSING = MISSING
+    preferred_source: str | None | MISSING = MISSING
 
 
 class RouteSystemRoutesResultPage(TrueNASModel):

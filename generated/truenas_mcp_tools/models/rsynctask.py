@@ -216,9 +216,6 @@ class RsynctaskQueryArgs(TrueNASModel):
 
 
 class RsynctaskQueryResultResultItemSchedule(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     minute: str | MISSING = MISSING
     hour: str | MISSING = MISSING
     dom: str | MISSING = MISSING
@@ -227,11 +224,8 @@ class RsynctaskQueryResultResultItemSchedule(TrueNASModel):
 
 
 class RsynctaskQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    path: str
-    user: str
+    path: str | MISSING = MISSING
+    user: str | MISSING = MISSING
     mode: Literal["MODULE", "SSH"] | MISSING = MISSING
     remotehost: str | None | MISSING = MISSING
     remoteport: int | None | MISSING = MISSING
@@ -258,9 +252,6 @@ class RsynctaskQueryResultResultItem(TrueNASModel):
 
 
 class RsynctaskQueryResultResultSchedule(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     minute: str | MISSING = MISSING
     hour: str | MISSING = MISSING
     dom: str | MISSING = MISSING
@@ -269,11 +260,8 @@ class RsynctaskQueryResultResultSchedule(TrueNASModel):
 
 
 class RsynctaskQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    path: str
-    user: str
+    path: str | MISSING = MISSING
+    user: str | MISSING = MISSING
     mode: Literal["MODULE", "SSH"] | MISSING = MISSING
     remotehost: str | None | MISSING = MISSING
     remoteport: int | None | MISSING = MISSING
@@ -300,9 +288,6 @@ class RsynctaskQueryResultResult(TrueNASModel):
 
 
 class RsynctaskQueryResultResult1Schedule(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     minute: str | MISSING = MISSING
     hour: str | MISSING = MISSING
     dom: str | MISSING = MISSING
@@ -311,11 +296,8 @@ class RsynctaskQueryResultResult1Schedule(TrueNASModel):
 
 
 class RsynctaskQueryResultResult1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    path: str
-    user: str
+    path: str | MISSING = MISSING
+    user: str | MISSING = MISSING
     mode: Literal["MODULE", "SSH"] | MISSING = MISSING
     remotehost: str | None | MISSING = MISSING
     remoteport: int | None | MISSING = MISSING

@@ -81,9 +81,6 @@ class ServiceQueryArgs(TrueNASModel):
 
 
 class ServiceQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     service: str | MISSING = MISSING
     enable: bool | MISSING = MISSING
@@ -92,9 +89,6 @@ class ServiceQueryResultResultItem(TrueNASModel):
 
 
 class ServiceQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     service: str | MISSING = MISSING
     enable: bool | MISSING = MISSING

@@ -202,9 +202,6 @@ class SharingNfsQueryResultResultItemHost(RootModel[str]):
 
 
 class SharingNfsQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     path: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     aliases: list[SharingNfsQueryResultResultItemAliase] | MISSING = MISSING
@@ -237,9 +234,6 @@ class SharingNfsQueryResultResultHost(RootModel[str]):
 
 
 class SharingNfsQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     path: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     aliases: list[SharingNfsQueryResultResultAliase] | MISSING = MISSING

@@ -218,9 +218,6 @@ class SmartTestQueryArgs(TrueNASModel):
 
 
 class SmartTestQueryResultResultItemSchedule(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     hour: str | MISSING = MISSING
     dom: str | MISSING = MISSING
     month: str | MISSING = MISSING
@@ -228,21 +225,15 @@ class SmartTestQueryResultResultItemSchedule(TrueNASModel):
 
 
 class SmartTestQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     schedule: SmartTestQueryResultResultItemSchedule | MISSING = MISSING
     desc: str | MISSING = MISSING
     all_disks: bool | MISSING = MISSING
     disks: list[str] | MISSING = MISSING
-    type: Literal["LONG", "SHORT", "CONVEYANCE", "OFFLINE"]
+    type: Literal["LONG", "SHORT", "CONVEYANCE", "OFFLINE"] | MISSING = MISSING
     id: int | MISSING = MISSING
 
 
 class SmartTestQueryResultResultSchedule(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     hour: str | MISSING = MISSING
     dom: str | MISSING = MISSING
     month: str | MISSING = MISSING
@@ -250,21 +241,15 @@ class SmartTestQueryResultResultSchedule(TrueNASModel):
 
 
 class SmartTestQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     schedule: SmartTestQueryResultResultSchedule | MISSING = MISSING
     desc: str | MISSING = MISSING
     all_disks: bool | MISSING = MISSING
     disks: list[str] | MISSING = MISSING
-    type: Literal["LONG", "SHORT", "CONVEYANCE", "OFFLINE"]
+    type: Literal["LONG", "SHORT", "CONVEYANCE", "OFFLINE"] | MISSING = MISSING
     id: int | MISSING = MISSING
 
 
 class SmartTestQueryResultResult1Schedule(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     hour: str | MISSING = MISSING
     dom: str | MISSING = MISSING
     month: str | MISSING = MISSING
@@ -272,14 +257,11 @@ class SmartTestQueryResultResult1Schedule(TrueNASModel):
 
 
 class SmartTestQueryResultResult1(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     schedule: SmartTestQueryResultResult1Schedule | MISSING = MISSING
     desc: str | MISSING = MISSING
     all_disks: bool | MISSING = MISSING
     disks: list[str] | MISSING = MISSING
-    type: Literal["LONG", "SHORT", "CONVEYANCE", "OFFLINE"]
+    type: Literal["LONG", "SHORT", "CONVEYANCE", "OFFLINE"] | MISSING = MISSING
     id: int | MISSING = MISSING
 
 
@@ -341,61 +323,49 @@ class SmartTestResultsArgs(TrueNASModel):
 
 
 class SmartTestResultsResultResultTest(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    num: int
-    description: str
-    status: str
-    status_verbose: str
+    num: int | MISSING = MISSING
+    description: str | MISSING = MISSING
+    status: str | MISSING = MISSING
+    status_verbose: str | MISSING = MISSING
     segment_number: int | None | MISSING = MISSING
     remaining: float | MISSING = MISSING
-    lifetime: int | None
-    lba_of_first_error: str | None
+    lifetime: int | None | MISSING = MISSING
+    lba_of_first_error: str | None | MISSING = MISSING
 
 
 class SmartTestResultsResultResultCurrentTest(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    progress: int
+    progress: int | MISSING = MISSING
 
 
 class SmartTestResultsResultResult(TrueNASModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    disk: str
+    disk: str | MISSING = MISSING
     tests: list[SmartTestResultsResultResultTest] | MISSING = MISSING
     current_test: SmartTestResultsResultResultCurrentTest | MISSING = MISSING
 
 
 class SmartTestResultsResultResultItemTest(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    num: int
-    description: str
-    status: str
-    status_verbose: str
+    num: int | MISSING = MISSING
+    description: str | MISSING = MISSING
+    status: str | MISSING = MISSING
+    status_verbose: str | MISSING = MISSING
     segment_number: int | None | MISSING = MISSING
     remaining: float | MISSING = MISSING
-    lifetime: int | None
-    lba_of_first_error: str | None
+    lifetime: int | None | MISSING = MISSING
+    lba_of_first_error: str | None | MISSING = MISSING
 
 
 class SmartTestResultsResultResultItemCurrentTest(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    progress: int
+    progress: int | MISSING = MISSING
 
 
 class SmartTestResultsResultResultItem(TrueNASModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    disk: str
+    disk: str | MISSING = MISSING
     tests: list[SmartTestResultsResultResultItemTest] | MISSING = MISSING
     current_test: SmartTestResultsResultResultItemCurrentTest | MISSING = MISSING
 

@@ -120,9 +120,6 @@ class StaticrouteQueryArgs(TrueNASModel):
 
 
 class StaticrouteQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     destination: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     gateway: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     description: str | MISSING = MISSING
@@ -130,9 +127,6 @@ class StaticrouteQueryResultResultItem(TrueNASModel):
 
 
 class StaticrouteQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     destination: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     gateway: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     description: str | MISSING = MISSING

@@ -130,9 +130,6 @@ class SystemNtpserverQueryArgs(TrueNASModel):
 
 
 class SystemNtpserverQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     address: str | MISSING = MISSING
     burst: bool | MISSING = MISSING
@@ -143,9 +140,6 @@ class SystemNtpserverQueryResultResultItem(TrueNASModel):
 
 
 class SystemNtpserverQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     address: str | MISSING = MISSING
     burst: bool | MISSING = MISSING

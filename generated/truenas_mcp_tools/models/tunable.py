@@ -155,12 +155,9 @@ class TunableQueryArgs(TrueNASModel):
 
 
 class TunableQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    type: Literal["SYSCTL", "UDEV", "ZFS"]
-    var: str
-    value: str
+    type: Literal["SYSCTL", "UDEV", "ZFS"] | MISSING = MISSING
+    var: str | MISSING = MISSING
+    value: str | MISSING = MISSING
     comment: str | MISSING = MISSING
     enabled: bool | MISSING = MISSING
     update_initramfs: bool | MISSING = MISSING
@@ -169,12 +166,9 @@ class TunableQueryResultResultItem(TrueNASModel):
 
 
 class TunableQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    type: Literal["SYSCTL", "UDEV", "ZFS"]
-    var: str
-    value: str
+    type: Literal["SYSCTL", "UDEV", "ZFS"] | MISSING = MISSING
+    var: str | MISSING = MISSING
+    value: str | MISSING = MISSING
     comment: str | MISSING = MISSING
     enabled: bool | MISSING = MISSING
     update_initramfs: bool | MISSING = MISSING

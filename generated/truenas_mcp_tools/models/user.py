@@ -328,9 +328,6 @@ class UserQueryResultResultItemSudoCommandsNopasswdItem(RootModel[str]):
 
 
 class UserQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     uid: int | MISSING = MISSING
     username: str | UserQueryResultResultItemUsername | MISSING = MISSING
@@ -381,9 +378,6 @@ class UserQueryResultResultSudoCommandsNopasswdItem(RootModel[str]):
 
 
 class UserQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     uid: int | MISSING = MISSING
     username: str | UserQueryResultResultUsername | MISSING = MISSING

@@ -364,52 +364,37 @@ class VirtInstanceQueryArgs(TrueNASModel):
 
 
 class VirtInstanceQueryResultResultItemAliase(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    type: Literal["INET", "INET6"]
-    address: Annotated[str, Field(min_length=1)]
-    netmask: int | None
+    type: Literal["INET", "INET6"] | MISSING = MISSING
+    address: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    netmask: int | None | MISSING = MISSING
 
 
 class VirtInstanceQueryResultResultItemImage(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    architecture: str | None
-    description: str | None
-    os: str | None
-    release: str | None
-    serial: str | None
-    type: str | None
-    variant: str | None
-    secureboot: bool | None
+    architecture: str | None | MISSING = MISSING
+    description: str | None | MISSING = MISSING
+    os: str | None | MISSING = MISSING
+    release: str | None | MISSING = MISSING
+    serial: str | None | MISSING = MISSING
+    type: str | None | MISSING = MISSING
+    variant: str | None | MISSING = MISSING
+    secureboot: bool | None | MISSING = MISSING
 
 
 class VirtInstanceQueryResultResultItemUsernsIdmapUid(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    hostid: int
-    maprange: int
-    nsid: int
+    hostid: int | MISSING = MISSING
+    maprange: int | MISSING = MISSING
+    nsid: int | MISSING = MISSING
 
 
 class VirtInstanceQueryResultResultItemUsernsIdmapGid(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    hostid: int
-    maprange: int
-    nsid: int
+    hostid: int | MISSING = MISSING
+    maprange: int | MISSING = MISSING
+    nsid: int | MISSING = MISSING
 
 
 class VirtInstanceQueryResultResultItemUsernsIdmap(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    uid: VirtInstanceQueryResultResultItemUsernsIdmapUid
-    gid: VirtInstanceQueryResultResultItemUsernsIdmapGid
+    uid: VirtInstanceQueryResultResultItemUsernsIdmapUid | MISSING = MISSING
+    gid: VirtInstanceQueryResultResultItemUsernsIdmapGid | MISSING = MISSING
 
 
 class VirtInstanceQueryResultResultItemVncPassword(RootModel[str]):
@@ -417,9 +402,6 @@ class VirtInstanceQueryResultResultItemVncPassword(RootModel[str]):
 
 
 class VirtInstanceQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: str | MISSING = MISSING
     name: Annotated[str | MISSING, Field(max_length=200, min_length=1)] = MISSING
     type: Literal["CONTAINER", "VM"] | MISSING = MISSING
@@ -460,9 +442,6 @@ class VirtInstanceQueryResultResultVncPassword(RootModel[str]):
 
 
 class VirtInstanceQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: str | MISSING = MISSING
     name: Annotated[str | MISSING, Field(max_length=200, min_length=1)] = MISSING
     type: Literal["CONTAINER", "VM"] | MISSING = MISSING

@@ -253,9 +253,6 @@ class VirtVolumeQueryResultResultItemUsedByItem(RootModel[str]):
 
 
 class VirtVolumeQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     storage_pool: Annotated[str | MISSING, Field(min_length=1)] = MISSING
@@ -271,9 +268,6 @@ class VirtVolumeQueryResultResultUsedByItem(RootModel[str]):
 
 
 class VirtVolumeQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     storage_pool: Annotated[str | MISSING, Field(min_length=1)] = MISSING

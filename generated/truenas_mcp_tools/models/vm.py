@@ -589,12 +589,9 @@ class VmQueryResultResultItemMinMemory(RootModel[int]):
 
 
 class VmQueryResultResultItemStatus(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    state: Annotated[str, Field(min_length=1)]
-    pid: int | None
-    domain_state: Annotated[str, Field(min_length=1)]
+    state: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    pid: int | None | MISSING = MISSING
+    domain_state: Annotated[str | MISSING, Field(min_length=1)] = MISSING
 
 
 class VmQueryResultResultMinMemory(RootModel[int]):
@@ -602,9 +599,6 @@ class VmQueryResultResultMinMemory(RootModel[int]):
 
 
 class VmQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     command_line_args: str | MISSING = MISSING
     cpu_mode: Literal["CUSTOM", "HOST-MODEL", "HOST-PASSTHROUGH"] | MISSING = MISSING
     cpu_model: str | None | MISSING = MISSING
@@ -1045,6 +1039,128 @@ class VMUSBDevice(TrueNASModel):
     device: VMUSBDeviceDevice | None | MISSING = MISSING
 
 
+class VmQueryVMCDROMDevice(TrueNASModel):
+    dtype: Literal["CDROM"] = "CDROM"
+    path: Annotated[str | MISSING, Field(min_length=1, pattern="^/mnt/[^{}]*$")] = MISSING
+
+
+class VmQueryVMDiskDevicePath(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class VmQueryVMDiskDeviceSerial(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class VmQueryVMDiskDevice(TrueNASModel):
+    dtype: Literal["DISK"] = "DISK"
+    path: VmQueryVMDiskDevicePath | None | MISSING = MISSING
+    type: Literal["AHCI", "VIRTIO"] | MISSING = MISSING
+    create_zvol: bool | MISSING = MISSING
+    zvol_name: str | None | MISSING = MISSING
+    zvol_volsize: int | None | MISSING = MISSING
+    logical_sectorsize: Literal[512, 4096] | None | MISSING = MISSING
+    physical_sectorsize: Literal[512, 4096] | None | MISSING = MISSING
+    iotype: Literal["NATIVE", "THREADS", "IO_URING"] | MISSING = MISSING
+    serial: VmQueryVMDiskDeviceSerial | None | MISSING = MISSING
+
+
+class VmQueryVMDisplayDevicePort(RootModel[int]):
+    root: Annotated[int, Field(ge=5900, le=65535)]
+
+
+class VmQueryVMDisplayDeviceWebPort(RootModel[int]):
+    root: Annotated[int, Field(ge=5900, le=65535)]
+
+
+class VmQueryVMDisplayDevice(TrueNASModel):
+    dtype: Literal["DISPLAY"] = "DISPLAY"
+    resolution: (
+        Literal[
+            "1920x1200",
+            "1920x1080",
+            "1600x1200",
+            "1600x900",
+            "1400x1050",
+            "1280x1024",
+            "1280x720",
+            "1024x768",
+            "800x600",
+            "640x480",
+        ]
+        | MISSING
+    ) = MISSING
+    port: VmQueryVMDisplayDevicePort | None | MISSING = MISSING
+    web_port: VmQueryVMDisplayDeviceWebPort | None | MISSING = MISSING
+    bind: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    wait: bool | MISSING = MISSING
+    password: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    web: bool | MISSING = MISSING
+    type: Literal["SPICE"] | MISSING = MISSING
+
+
+class VmQueryVMNICDeviceMac(RootModel[str]):
+    root: Annotated[str, Field(pattern="^([0-9A-Fa-f]{2}[:-]?){5}([0-9A-Fa-f]{2})$")]
+
+
+class VmQueryVMNICDevice(TrueNASModel):
+    dtype: Literal["NIC"] = "NIC"
+    trust_guest_rx_filters: bool | MISSING = MISSING
+    type: Literal["E1000", "VIRTIO"] | MISSING = MISSING
+    nic_attach: str | None | MISSING = MISSING
+    mac: VmQueryVMNICDeviceMac | None | MISSING = MISSING
+
+
+class VmQueryVMPCIDevice(TrueNASModel):
+    dtype: Literal["PCI"] = "PCI"
+    pptdev: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class VmQueryVMRAWDeviceSerial(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class VmQueryVMRAWDevice(TrueNASModel):
+    dtype: Literal["RAW"] = "RAW"
+    path: Annotated[str | MISSING, Field(min_length=1, pattern="^[^{}]*$")] = MISSING
+    type: Literal["AHCI", "VIRTIO"] | MISSING = MISSING
+    exists: bool | MISSING = MISSING
+    boot: bool | MISSING = MISSING
+    size: int | None | MISSING = MISSING
+    logical_sectorsize: Literal[512, 4096] | None | MISSING = MISSING
+    physical_sectorsize: Literal[512, 4096] | None | MISSING = MISSING
+    iotype: Literal["NATIVE", "THREADS", "IO_URING"] | MISSING = MISSING
+    serial: VmQueryVMRAWDeviceSerial | None | MISSING = MISSING
+
+
+class VmQueryVMUSBDeviceUsb(TrueNASModel):
+    vendor_id: Annotated[str | MISSING, Field(min_length=1, pattern="^0x.*")] = MISSING
+    product_id: Annotated[str | MISSING, Field(min_length=1, pattern="^0x.*")] = MISSING
+
+
+class VmQueryVMUSBDeviceDevice(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class VmQueryVMUSBDevice(TrueNASModel):
+    dtype: Literal["USB"] = "USB"
+    usb: VmQueryVMUSBDeviceUsb | None | MISSING = MISSING
+    controller_type: (
+        Literal[
+            "piix3-uhci",
+            "piix4-uhci",
+            "ehci",
+            "ich9-ehci1",
+            "vt82c686b-uhci",
+            "pci-ohci",
+            "nec-xhci",
+            "qemu-xhci",
+        ]
+        | MISSING
+    ) = MISSING
+    device: VmQueryVMUSBDeviceDevice | None | MISSING = MISSING
+
+
 class VmCreateResultResultDevice(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -1174,28 +1290,23 @@ class VmGetInstanceResult(TrueNASModel):
 
 
 class VmQueryResultResultItemDevice(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    id: int
+    id: int | MISSING = MISSING
     attributes: Annotated[
-        VMCDROMDevice
-        | VMDisplayDevice
-        | VMNICDevice
-        | VMPCIDevice
-        | VMRAWDevice
-        | VMDiskDevice
-        | VMUSBDevice,
+        VmQueryVMCDROMDevice
+        | VmQueryVMDisplayDevice
+        | VmQueryVMNICDevice
+        | VmQueryVMPCIDevice
+        | VmQueryVMRAWDevice
+        | VmQueryVMDiskDevice
+        | VmQueryVMUSBDevice
+        | MISSING,
         Field(discriminator="dtype"),
-    ]
-    vm: int
-    order: int
+    ] = MISSING
+    vm: int | MISSING = MISSING
+    order: int | MISSING = MISSING
 
 
 class VmQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     command_line_args: str | MISSING = MISSING
     cpu_mode: Literal["CUSTOM", "HOST-MODEL", "HOST-PASSTHROUGH"] | MISSING = MISSING
     cpu_model: str | None | MISSING = MISSING

@@ -342,9 +342,6 @@ class VmDeviceQueryArgs(TrueNASModel):
 
 
 class VmDeviceQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     attributes: Any | MISSING = MISSING
     vm: int | MISSING = MISSING
@@ -586,6 +583,128 @@ class VMUSBDevice(TrueNASModel):
     device: VMUSBDeviceDevice | None | MISSING = MISSING
 
 
+class VmDeviceQueryVMCDROMDevice(TrueNASModel):
+    dtype: Literal["CDROM"] = "CDROM"
+    path: Annotated[str | MISSING, Field(min_length=1, pattern="^/mnt/[^{}]*$")] = MISSING
+
+
+class VmDeviceQueryVMDiskDevicePath(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class VmDeviceQueryVMDiskDeviceSerial(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class VmDeviceQueryVMDiskDevice(TrueNASModel):
+    dtype: Literal["DISK"] = "DISK"
+    path: VmDeviceQueryVMDiskDevicePath | None | MISSING = MISSING
+    type: Literal["AHCI", "VIRTIO"] | MISSING = MISSING
+    create_zvol: bool | MISSING = MISSING
+    zvol_name: str | None | MISSING = MISSING
+    zvol_volsize: int | None | MISSING = MISSING
+    logical_sectorsize: Literal[512, 4096] | None | MISSING = MISSING
+    physical_sectorsize: Literal[512, 4096] | None | MISSING = MISSING
+    iotype: Literal["NATIVE", "THREADS", "IO_URING"] | MISSING = MISSING
+    serial: VmDeviceQueryVMDiskDeviceSerial | None | MISSING = MISSING
+
+
+class VmDeviceQueryVMDisplayDevicePort(RootModel[int]):
+    root: Annotated[int, Field(ge=5900, le=65535)]
+
+
+class VmDeviceQueryVMDisplayDeviceWebPort(RootModel[int]):
+    root: Annotated[int, Field(ge=5900, le=65535)]
+
+
+class VmDeviceQueryVMDisplayDevice(TrueNASModel):
+    dtype: Literal["DISPLAY"] = "DISPLAY"
+    resolution: (
+        Literal[
+            "1920x1200",
+            "1920x1080",
+            "1600x1200",
+            "1600x900",
+            "1400x1050",
+            "1280x1024",
+            "1280x720",
+            "1024x768",
+            "800x600",
+            "640x480",
+        ]
+        | MISSING
+    ) = MISSING
+    port: VmDeviceQueryVMDisplayDevicePort | None | MISSING = MISSING
+    web_port: VmDeviceQueryVMDisplayDeviceWebPort | None | MISSING = MISSING
+    bind: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    wait: bool | MISSING = MISSING
+    password: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    web: bool | MISSING = MISSING
+    type: Literal["SPICE"] | MISSING = MISSING
+
+
+class VmDeviceQueryVMNICDeviceMac(RootModel[str]):
+    root: Annotated[str, Field(pattern="^([0-9A-Fa-f]{2}[:-]?){5}([0-9A-Fa-f]{2})$")]
+
+
+class VmDeviceQueryVMNICDevice(TrueNASModel):
+    dtype: Literal["NIC"] = "NIC"
+    trust_guest_rx_filters: bool | MISSING = MISSING
+    type: Literal["E1000", "VIRTIO"] | MISSING = MISSING
+    nic_attach: str | None | MISSING = MISSING
+    mac: VmDeviceQueryVMNICDeviceMac | None | MISSING = MISSING
+
+
+class VmDeviceQueryVMPCIDevice(TrueNASModel):
+    dtype: Literal["PCI"] = "PCI"
+    pptdev: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+
+
+class VmDeviceQueryVMRAWDeviceSerial(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class VmDeviceQueryVMRAWDevice(TrueNASModel):
+    dtype: Literal["RAW"] = "RAW"
+    path: Annotated[str | MISSING, Field(min_length=1, pattern="^[^{}]*$")] = MISSING
+    type: Literal["AHCI", "VIRTIO"] | MISSING = MISSING
+    exists: bool | MISSING = MISSING
+    boot: bool | MISSING = MISSING
+    size: int | None | MISSING = MISSING
+    logical_sectorsize: Literal[512, 4096] | None | MISSING = MISSING
+    physical_sectorsize: Literal[512, 4096] | None | MISSING = MISSING
+    iotype: Literal["NATIVE", "THREADS", "IO_URING"] | MISSING = MISSING
+    serial: VmDeviceQueryVMRAWDeviceSerial | None | MISSING = MISSING
+
+
+class VmDeviceQueryVMUSBDeviceUsb(TrueNASModel):
+    vendor_id: Annotated[str | MISSING, Field(min_length=1, pattern="^0x.*")] = MISSING
+    product_id: Annotated[str | MISSING, Field(min_length=1, pattern="^0x.*")] = MISSING
+
+
+class VmDeviceQueryVMUSBDeviceDevice(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class VmDeviceQueryVMUSBDevice(TrueNASModel):
+    dtype: Literal["USB"] = "USB"
+    usb: VmDeviceQueryVMUSBDeviceUsb | None | MISSING = MISSING
+    controller_type: (
+        Literal[
+            "piix3-uhci",
+            "piix4-uhci",
+            "ehci",
+            "ich9-ehci1",
+            "vt82c686b-uhci",
+            "pci-ohci",
+            "nec-xhci",
+            "qemu-xhci",
+        ]
+        | MISSING
+    ) = MISSING
+    device: VmDeviceQueryVMUSBDeviceDevice | None | MISSING = MISSING
+
+
 class VmDeviceCreateArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -657,18 +776,15 @@ class VmDeviceGetInstanceResult(TrueNASModel):
 
 
 class VmDeviceQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
     id: int | MISSING = MISSING
     attributes: Annotated[
-        VMCDROMDevice
-        | VMDisplayDevice
-        | VMNICDevice
-        | VMPCIDevice
-        | VMRAWDevice
-        | VMDiskDevice
-        | VMUSBDevice
+        VmDeviceQueryVMCDROMDevice
+        | VmDeviceQueryVMDisplayDevice
+        | VmDeviceQueryVMNICDevice
+        | VmDeviceQueryVMPCIDevice
+        | VmDeviceQueryVMRAWDevice
+        | VmDeviceQueryVMDiskDevice
+        | VmDeviceQueryVMUSBDevice
         | MISSING,
         Field(discriminator="dtype"),
     ] = MISSING

@@ -175,27 +175,21 @@ class VmwareQueryArgs(TrueNASModel):
 
 
 class VmwareQueryResultResultItem(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    datastore: str
-    filesystem: str
-    hostname: str
-    password: str
-    username: str
+    datastore: str | MISSING = MISSING
+    filesystem: str | MISSING = MISSING
+    hostname: str | MISSING = MISSING
+    password: str | MISSING = MISSING
+    username: str | MISSING = MISSING
     id: int | MISSING = MISSING
     state: dict[str, Any] | MISSING = MISSING
 
 
 class VmwareQueryResultResult(TrueNASModel):
-    model_config = ConfigDict(
-        extra="forbid",
-    )
-    datastore: str
-    filesystem: str
-    hostname: str
-    password: str
-    username: str
+    datastore: str | MISSING = MISSING
+    filesystem: str | MISSING = MISSING
+    hostname: str | MISSING = MISSING
+    password: str | MISSING = MISSING
+    username: str | MISSING = MISSING
     id: int | MISSING = MISSING
     state: dict[str, Any] | MISSING = MISSING
 

@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 
 from truenas_mcp_gen.errors import Diagnostic, Severity
+from truenas_mcp_gen.schema_doc import escape_pointer, map_subschemas_at
 
 Schema = dict[str, Any]
 Pass = Callable[[Schema], Schema]
@@ -36,9 +37,6 @@ _VALUED_KEYWORDS = (
     "description", "title", "format", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
     "minLength", "maxLength", "minItems", "maxItems", "multipleOf",
 )  # fmt: skip
-_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
-_SCHEMA_MAPS = ("properties", "$defs")
-_SCHEMA_SINGLES = ("items", "additionalProperties", "not")
 
 
 def drop_unset_keywords(node: Schema) -> Schema:
@@ -156,10 +154,6 @@ NODE_PASSES: tuple[Pass, ...] = (
 )
 
 
-def _escape(token: str | int) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
 class _Walker:
     def __init__(self, method: str, diagnostics: list[Diagnostic] | None) -> None:
         self.method = method
@@ -184,22 +178,13 @@ class _Walker:
         return drop_invalid_default(self.walk_children(node, pointer))
 
     def walk_children(self, node: Schema, pointer: str) -> Schema:
-        out = dict(node)
-        for key in _SCHEMA_MAPS:
-            if isinstance(node.get(key), dict):
-                out[key] = {
-                    name: self.walk(
-                        sub, f"{pointer}/{key}/{_escape(name)}", name if key == "properties" else None
-                    )
-                    for name, sub in node[key].items()
-                }
-        for key in _SCHEMA_LISTS:
-            if isinstance(node.get(key), list):
-                out[key] = [self.walk(sub, f"{pointer}/{key}/{i}", None) for i, sub in enumerate(node[key])]
-        for key in _SCHEMA_SINGLES:
-            if isinstance(node.get(key), dict):
-                out[key] = self.walk(node[key], f"{pointer}/{key}", None)
-        return out
+        def child(sub: Any, suffix: str) -> Any:
+            name = suffix[len("/properties/") :] if suffix.startswith("/properties/") else None
+            name = name.replace("~1", "/").replace("~0", "~") if name is not None else None
+            return self.walk(sub, pointer + suffix, name)
+
+        result: Schema = map_subschemas_at(node, child)
+        return result
 
     def check(self, node: Schema, pointer: str) -> None:
         for key in node:
@@ -224,16 +209,7 @@ def hoist_discriminated_members(root: Schema, walker: _Walker) -> Schema:
     def visit(node: Any, pointer: str) -> Any:
         if not isinstance(node, dict):
             return node
-        node = dict(node)
-        for key in _SCHEMA_MAPS:
-            if isinstance(node.get(key), dict):
-                node[key] = {n: visit(sub, f"{pointer}/{key}/{_escape(n)}") for n, sub in node[key].items()}
-        for key in _SCHEMA_LISTS:
-            if isinstance(node.get(key), list):
-                node[key] = [visit(sub, f"{pointer}/{key}/{i}") for i, sub in enumerate(node[key])]
-        for key in _SCHEMA_SINGLES:
-            if isinstance(node.get(key), dict):
-                node[key] = visit(node[key], f"{pointer}/{key}")
+        node = map_subschemas_at(node, lambda sub, suffix: visit(sub, pointer + suffix))
         disc = node.get("discriminator")
         members = node.get("oneOf")
         if not (
@@ -254,7 +230,7 @@ def hoist_discriminated_members(root: Schema, walker: _Walker) -> Schema:
             index = _member_for(members, prop, value, target[len("#/$defs/") :])
             if index is None:
                 walker.report(
-                    f"{pointer}/discriminator/mapping/{_escape(value)}",
+                    f"{pointer}/discriminator/mapping/{escape_pointer(value)}",
                     f"no oneOf member has {prop}={value!r}",
                 )
                 continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from truenas_mcp_gen.errors import Diagnostic, GenerationError, Severity
@@ -35,21 +35,34 @@ MODEL_IRRELEVANT = frozenset(
 )
 
 
-def map_subschemas(node: Any, fn: Any) -> Any:
-    """Apply ``fn`` to each direct subschema of ``node`` (schema-aware: property names are not keywords)."""
+def map_subschemas_at(node: Any, fn: Callable[[Any, str], Any]) -> Any:
+    """Apply ``fn(subschema, json_pointer_suffix)`` to each direct subschema of ``node``.
+
+    Schema-aware: property names are not keywords. The suffix (``/properties/name``, ``/anyOf/0``,
+    ``/items``) is already escaped for JSON pointers.
+    """
     if not isinstance(node, dict):
         return node
     out = dict(node)
     for key in _SCHEMA_MAPS:
         if isinstance(node.get(key), dict):
-            out[key] = {name: fn(sub) for name, sub in node[key].items()}
+            out[key] = {name: fn(sub, f"/{key}/{escape_pointer(name)}") for name, sub in node[key].items()}
     for key in _SCHEMA_LISTS:
         if isinstance(node.get(key), list):
-            out[key] = [fn(sub) for sub in node[key]]
+            out[key] = [fn(sub, f"/{key}/{i}") for i, sub in enumerate(node[key])]
     for key in _SCHEMA_SINGLES:
         if isinstance(node.get(key), dict):
-            out[key] = fn(node[key])
+            out[key] = fn(node[key], f"/{key}")
     return out
+
+
+def map_subschemas(node: Any, fn: Callable[[Any], Any]) -> Any:
+    """Apply ``fn`` to each direct subschema of ``node``."""
+    return map_subschemas_at(node, lambda sub, _suffix: fn(sub))
+
+
+def escape_pointer(token: str | int) -> str:
+    return str(token).replace("~", "~0").replace("/", "~1")
 
 
 def strip_for_models(node: Any) -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
 import errno
 import hashlib
 import hmac
@@ -235,7 +234,7 @@ class AuthMethods:
         record = self.engine.world.find_api_key(key, username)
         if record is None or record.revoked:
             return {"response_type": "AUTH_ERR"}
-        if record.expires_at is not None and record.expires_at <= dt.datetime.now(dt.UTC):
+        if record.expires_at is not None and record.expires_at <= self.engine.world.now():
             return {"response_type": "EXPIRED"}
         if not session.secure_transport:
             # plugins/auth.py: a key seen in clear text is compromised, so the server revokes it at once.

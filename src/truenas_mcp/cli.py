@@ -9,11 +9,25 @@ from pathlib import Path
 
 import click
 
-from truenas_mcp import __version__
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from truenas_mcp.version import describe
+
+    click.echo(describe())
+    ctx.exit()
 
 
 @click.group()
-@click.version_option(__version__, prog_name="truenas-mcp")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show this program's version and the TrueNAS release its tools were generated from.",
+)
 def main() -> None:
     """TrueNAS SCALE API as MCP tools, and a simulator to try them against."""
 
@@ -97,9 +111,11 @@ def sim(
 
 def _register_server_commands() -> None:
     from truenas_mcp.server.cli import serve, tools
+    from truenas_mcp.server.token_cli import token
 
     main.add_command(serve)
     main.add_command(tools)
+    main.add_command(token)
 
 
 _register_server_commands()

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -21,6 +23,7 @@ from mcp.client.streamable_http import streamable_http_client
 from truenas_mcp.catalog import Catalog, CatalogNotFound, load_catalog
 from truenas_mcp.client import ClientConfig, TrueNASClient
 from truenas_mcp.server.app import build_app
+from truenas_mcp.server.auth import DEFAULT_ISSUER, mint_token, resource_url
 from truenas_mcp.server.calls import ToolRuntime
 from truenas_mcp.server.settings import ServerSettings
 from truenas_mcp.sim.server import RunningSimulator
@@ -46,8 +49,40 @@ def catalog() -> Catalog:
 
 
 @pytest.fixture
-def settings() -> ServerSettings:
-    return ServerSettings(job_wait_seconds=5.0)
+def jwt_secret_file(tmp_path: Path) -> Path:
+    path = tmp_path / "jwt.secret"
+    path.write_text(secrets.token_urlsafe(48) + "\n")
+    return path
+
+
+@pytest.fixture
+def settings(jwt_secret_file: Path, tmp_path: Path) -> ServerSettings:
+    # Authentication is on, as in production; the rate limit is raised so paging tests never meet it.
+    return ServerSettings(
+        job_wait_seconds=5.0,
+        jwt_secret_file=jwt_secret_file,
+        audit_log=str(tmp_path / "audit.log"),
+        rate_limit_burst=10_000,
+    )
+
+
+def bearer(
+    settings: ServerSettings,
+    scopes: Iterable[str] = ("truenas:FULL_ADMIN",),
+    *,
+    subject: str = "tester",
+    ttl: int = 600,
+) -> str:
+    """A token the server of ``settings`` accepts (HS256, its secret, issuer and audience)."""
+    assert settings.jwt_secret_file is not None
+    return mint_token(
+        settings.jwt_secret_file.read_bytes().strip(),
+        subject=subject,
+        scopes=scopes,
+        ttl_seconds=ttl,
+        issuer=settings.jwt_issuer or DEFAULT_ISSUER,
+        audience=resource_url(settings),
+    )
 
 
 def client_config(sim: RunningSimulator) -> ClientConfig:
@@ -121,12 +156,16 @@ MCPClientFactory = Callable[..., contextlib.AbstractAsyncContextManager[Client]]
 
 
 @pytest.fixture
-def mcp_client(http_url: str) -> MCPClientFactory:
-    """``async with mcp_client("/mcp/readonly", era="legacy") as client`` over real HTTP."""
+def mcp_client(http_url: str, settings: ServerSettings) -> MCPClientFactory:
+    """``async with mcp_client("/mcp/readonly", era="legacy") as client`` over real HTTP, with a
+    FULL_ADMIN token unless ``token=`` names another."""
 
     @contextlib.asynccontextmanager
-    async def connect(path: str = "/mcp", era: str = "2026-07-28", **kwargs: Any) -> AsyncIterator[Client]:
-        http = httpx2.AsyncClient(timeout=30)
+    async def connect(
+        path: str = "/mcp", era: str = "2026-07-28", *, token: str | None = None, **kwargs: Any
+    ) -> AsyncIterator[Client]:
+        headers = {"Authorization": f"Bearer {token or bearer(settings)}"}
+        http = httpx2.AsyncClient(timeout=30, headers=headers)
         transport = streamable_http_client(http_url + path, http_client=http)
         async with http, Client(transport, mode=era, **kwargs) as client:
             yield client

@@ -5,10 +5,12 @@ from __future__ import annotations
 import httpx2
 import pytest
 
+from truenas_mcp.server.access import Principal, ToolRef
 from truenas_mcp.server.calls import ToolRuntime
 from truenas_mcp.server.profiles import CORE_TOOLS
+from truenas_mcp.server.settings import ServerSettings
 
-from .conftest import ERAS, MCPClientFactory
+from .conftest import ERAS, MCPClientFactory, bearer
 
 
 @pytest.mark.parametrize("era", ERAS)
@@ -45,7 +47,11 @@ async def test_all_profile_pages_through_every_tool(
             cursor = page.next_cursor
             if cursor is None:
                 break
-    expected = len(runtime.profiles.all.listed) + len(runtime.profiles.all.builtins)
+    admin = Principal("tester", frozenset({"truenas:FULL_ADMIN"}))
+    offered = [runtime.catalog.by_name[name] for name in runtime.profiles.all.listed]
+    visible = [t for t in offered if runtime.access.visible(admin, ToolRef(t.name, t.method, t.policy))]
+    assert len(visible) < len(offered)  # core.bulk and auth.* are denied by default, even to FULL_ADMIN
+    expected = len(visible) + len(runtime.profiles.all.builtins)
     assert len(names) == len(set(names)) == expected
     assert pages == -(-expected // runtime.settings.list_page_size)
 
@@ -84,8 +90,10 @@ async def test_calls_over_http_read_refuse_and_report_progress(
     assert seen and seen[-1] == 100.0
 
 
-async def test_unknown_toolsets_get_404_naming_the_known_groups(http_url: str) -> None:
-    async with httpx2.AsyncClient() as http:
+async def test_unknown_toolsets_get_404_naming_the_known_groups(
+    http_url: str, settings: ServerSettings
+) -> None:
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {bearer(settings)}"}) as http:
         answer = await http.post(f"{http_url}/mcp/x/nope", json={})
     assert answer.status_code == 404
     assert "storage" in answer.json()["error"]

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ERAS
+from truenas_mcp.server.settings import ServerSettings
+
+from .conftest import ERAS, bearer
 
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
 CACHE = Path(__file__).resolve().parents[2] / ".cache" / "npm"
@@ -43,7 +45,7 @@ def inspector() -> Path:
     return binary
 
 
-async def run(inspector: Path, url: str, era: str, *args: str) -> tuple[int, str, str]:
+async def run(inspector: Path, url: str, era: str, token: str, *args: str) -> tuple[int, str, str]:
     strict = ["--strict"] if "tools/list" in args else []  # the Inspector lints listings only
     process = await asyncio.create_subprocess_exec(
         str(inspector),
@@ -55,6 +57,8 @@ async def run(inspector: Path, url: str, era: str, *args: str) -> tuple[int, str
         "legacy" if era == "legacy" else "modern",
         "--format",
         "json",
+        "--header",
+        f"Authorization: Bearer {token}",
         *strict,
         *args,
         stdout=asyncio.subprocess.PIPE,
@@ -68,18 +72,23 @@ async def run(inspector: Path, url: str, era: str, *args: str) -> tuple[int, str
 
 @pytest.mark.parametrize("era", ERAS)
 async def test_inspector_lists_every_profile_without_portability_errors(
-    inspector: Path, http_url: str, era: str
+    inspector: Path, http_url: str, era: str, settings: ServerSettings
 ) -> None:
     for path in ("/mcp", "/mcp/readonly", "/mcp/x/storage,sharing", "/mcp/all"):
-        code, out, err = await run(inspector, http_url + path, era, "--method", "tools/list")
+        code, out, err = await run(
+            inspector, http_url + path, era, bearer(settings), "--method", "tools/list"
+        )
         assert code == 0, f"{path}: exit {code}\n{err[-3000:]}\n{out[-3000:]}"
         assert json.loads(out)["result"]["tools"], path
 
 
 @pytest.mark.parametrize("era", ERAS)
-async def test_inspector_calls_a_tool(inspector: Path, http_url: str, era: str) -> None:
+async def test_inspector_calls_a_tool(
+    inspector: Path, http_url: str, era: str, settings: ServerSettings
+) -> None:
+    token = bearer(settings)
     code, out, err = await run(
-        inspector, http_url + "/mcp", era, "--method", "tools/call", "--tool-name", "system_info"
+        inspector, http_url + "/mcp", era, token, "--method", "tools/call", "--tool-name", "system_info"
     )
     assert code == 0, f"exit {code}\n{err[-3000:]}"
     answer = json.loads(out)["result"]

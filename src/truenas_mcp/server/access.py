@@ -32,6 +32,9 @@ class Principal:
 
 
 ANONYMOUS = Principal(subject=None)
+# The caller of an in-process or stdio session: the local process that started the server, trusted like the
+# operator who holds the TrueNAS credential. HTTP requests are never LOCAL.
+LOCAL = Principal(subject=None, scopes=frozenset({"truenas:FULL_ADMIN"}), client_id="local")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,14 @@ class AccessPolicy(Protocol):
         self, principal: Principal, tool: ToolRef, arguments: Mapping[str, Any]
     ) -> Decision: ...
 
+    def sees_secrets(self, principal: Principal, tool: ToolRef) -> bool:
+        """Whether the tool's results reach this caller with secret fields intact."""
+        ...
+
+    def may_abort_jobs(self, principal: Principal) -> bool:
+        """Whether this caller may abort TrueNAS jobs (a write, even through a read tool)."""
+        ...
+
 
 class AllowAll:
     """The default: every tool the profile offers is visible and callable (TrueNAS still checks roles)."""
@@ -83,11 +94,21 @@ class AllowAll:
     async def authorize(self, principal: Principal, tool: ToolRef, arguments: Mapping[str, Any]) -> Decision:
         return ALLOW
 
+    def sees_secrets(self, principal: Principal, tool: ToolRef) -> bool:
+        return True
+
+    def may_abort_jobs(self, principal: Principal) -> bool:
+        return True
+
 
 def principal_of(request: Any) -> Principal:
-    """The caller of an HTTP request, from the SDK's verified-token user (``scope["user"]``)."""
+    """The caller of an HTTP request, from the SDK's verified-token user (``scope["user"]``).
+
+    ``None`` (no HTTP request: an in-process or stdio session) is :data:`LOCAL`; an HTTP request without a
+    verified token is :data:`ANONYMOUS`, which holds no role.
+    """
     if request is None:
-        return ANONYMOUS
+        return LOCAL
     user = request.scope.get("user") if hasattr(request, "scope") else None
     token = getattr(user, "access_token", None)
     if token is None:

@@ -20,8 +20,9 @@ import mcp_types as types
 from mcp.server.caching import CacheHint
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
+from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.applications import Starlette
@@ -34,7 +35,11 @@ from starlette.types import Receive, Scope, Send
 from truenas_mcp import __version__
 from truenas_mcp.server import builtin
 from truenas_mcp.server.access import Principal, ToolRef, principal_of
+from truenas_mcp.server.auth import BearerAuthMiddleware, build_verifier, metadata_routes
+from truenas_mcp.server.authz import READONLY_ADMIN, SCOPE_PREFIX, known_roles
 from truenas_mcp.server.calls import CallContext, ToolRuntime
+from truenas_mcp.server.confirm import NO_CHANNEL, ConfirmChannel
+from truenas_mcp.server.hygiene import HostOriginMiddleware, RateLimitMiddleware, TokenBuckets
 from truenas_mcp.server.logs import RequestIdMiddleware
 from truenas_mcp.server.metrics import CONTENT_TYPE
 from truenas_mcp.server.profiles import PATH_ALL, PATH_DEFAULT, PATH_READONLY, Profile, ProfileError
@@ -119,8 +124,47 @@ def profile_of(ctx: ServerRequestContext[Any, Any], fallback: Profile) -> Profil
 def _complete(ctx: ServerRequestContext[Any, Any], result: dict[str, Any]) -> dict[str, Any]:
     # 2026-07-28 results must say they are complete (not an input request); older eras have no such field.
     if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
-        result["resultType"] = "complete"
+        result.setdefault("resultType", "complete")
     return result
+
+
+def confirm_channel(
+    ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+) -> ConfirmChannel:
+    """How this call's client can confirm a destructive call: MRTR on 2026-07-28, elicitation on
+    2025-11-25, in both cases only when the client declared that it handles elicitation."""
+    capabilities = ctx.session.client_capabilities
+    can_elicit = capabilities is not None and capabilities.elicitation is not None
+    if ctx.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        return ConfirmChannel(
+            input_required=can_elicit,
+            input_responses=params.input_responses,
+            request_state=params.request_state,
+        )
+    if not (can_elicit and ctx.session.can_send_request):
+        return NO_CHANNEL
+    session, related = ctx.session, ctx.request_id
+
+    async def elicit(message: str, schema: dict[str, Any]) -> tuple[str, Any]:
+        answer = await session.elicit_form(message, schema, related_request_id=related)
+        return answer.action, answer.content
+
+    return ConfirmChannel(elicit=elicit)
+
+
+def _client_name(ctx: ServerRequestContext[Any, Any]) -> str | None:
+    client_params = ctx.session.client_params
+    info = getattr(client_params, "client_info", None)
+    name = getattr(info, "name", None)
+    return name if isinstance(name, str) else None
+
+
+def _state_principal(ctx: ServerRequestContext[Any, Any]) -> str | None:
+    """Binds 2026-07-28 ``requestState`` to the caller (issuer, subject, client) of the HTTP request."""
+    principal = principal_of(ctx.request if isinstance(ctx.request, Request) else None)
+    return "\n".join(
+        str(part) for part in (principal.claims.get("iss"), principal.subject, principal.client_id)
+    )
 
 
 def build_server(runtime: ToolRuntime, *, fallback: Profile | None = None) -> Server[Any]:
@@ -142,6 +186,8 @@ def build_server(runtime: ToolRuntime, *, fallback: Profile | None = None) -> Se
             profile=profile_of(ctx, default),
             principal=principal_of(ctx.request),
             progress=ctx.session.report_progress,
+            channel=confirm_channel(ctx, params),
+            client_name=_client_name(ctx),
         )
         return _complete(ctx, await runtime.call(call, params.name, params.arguments))
 
@@ -165,6 +211,14 @@ def build_server(runtime: ToolRuntime, *, fallback: Profile | None = None) -> Se
         on_list_tools=on_list_tools,  # type: ignore[arg-type]
         on_call_tool=on_call_tool,  # type: ignore[arg-type]
     )
+    # Confirmation state sent to 2026-07-28 clients comes back through them: seal it (AES-GCM, bound to
+    # method, tool, arguments and caller) so a client can neither read nor alter it.
+    security = RequestStateSecurity(
+        keys=[runtime.request_state_key],
+        ttl=runtime.settings.confirm_ttl_seconds,
+        bind_principal=_state_principal,
+    )
+    server.middleware.append(RequestStateBoundary(security, default_audience="truenas-mcp"))
     return server
 
 
@@ -189,10 +243,12 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
     """The ASGI application. With ``own_client`` the app starts the TrueNAS client (in the background,
     so the server answers health checks while TrueNAS is still unreachable) and closes it on shutdown."""
     settings = runtime.settings
+    verifier = build_verifier(settings) if settings.auth == "jwt" else None
     server = build_server(runtime)
     manager = StreamableHTTPSessionManager(
         app=server,
         stateless=settings.stateless,
+        max_request_body_size=settings.max_body_bytes,
         security_settings=TransportSecuritySettings(
             enable_dns_rebinding_protection=True,
             allowed_hosts=list(settings.allowed_hosts),
@@ -235,8 +291,43 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(runtime.client.close())
 
+    roles = known_roles(runtime.catalog)
+    scopes = {SCOPE_PREFIX + role for role in roles}
+    middleware = [
+        Middleware(RequestIdMiddleware),
+        Middleware(
+            HostOriginMiddleware,
+            allowed_hosts=settings.allowed_hosts,
+            allowed_origins=settings.allowed_origins,
+        ),
+        Middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes),
+    ]
+    extra_routes: list[Route] = []
+    if verifier is not None:
+        middleware.append(
+            Middleware(
+                BearerAuthMiddleware,
+                verifier=verifier,
+                protected=PATH_DEFAULT,
+                minimum_scope=SCOPE_PREFIX + READONLY_ADMIN,
+                has_role=lambda granted: not scopes.isdisjoint(granted),
+            )
+        )
+        servers = settings.authorization_servers or [verifier.issuer]
+        extra_routes = metadata_routes(verifier.audience, servers, scopes)
+    else:
+        log.warning(
+            "AUTHENTICATION IS OFF (TRUENAS_MCP_AUTH=none): every local process can act as FULL_ADMIN on "
+            "TrueNAS through this server; use it for development on loopback only",
+            extra={"host": settings.host},
+        )
+    if settings.rate_limit_per_minute > 0:
+        buckets = TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        middleware.append(Middleware(RateLimitMiddleware, buckets=buckets, protected=PATH_DEFAULT))
+
     return Starlette(
         routes=[
+            *extra_routes,
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
@@ -245,7 +336,7 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
             Route(PATH_ALL, ProfileRoute(lambda _: profiles.all, transport)),
             Route("/mcp/x/{toolsets}", ProfileRoute(toolsets, transport)),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=middleware,
         lifespan=lifespan,
     )
 

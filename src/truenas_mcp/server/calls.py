@@ -9,6 +9,7 @@ the same way whichever way the call came in. Failures a model can act on are too
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import time
@@ -26,8 +27,18 @@ from truenas_mcp.client.errors import (
 )
 from truenas_mcp.client.errors import ValidationError as TrueNASValidationError
 from truenas_mcp.models import validate_arguments
-from truenas_mcp.server import builtin, jobs, shaping
-from truenas_mcp.server.access import AccessPolicy, AllowAll, Principal, ToolRef
+from truenas_mcp.server import audit, builtin, jobs, redact, shaping
+from truenas_mcp.server.access import AccessPolicy, Principal, ToolRef
+from truenas_mcp.server.authz import RolePolicy
+from truenas_mcp.server.confirm import (
+    NO_CHANNEL,
+    TOKEN_ARGUMENT,
+    ConfirmationError,
+    Confirmations,
+    ConfirmChannel,
+    derive_key,
+    load_root_key,
+)
 from truenas_mcp.server.discovery import SearchIndex, hits_to_result
 from truenas_mcp.server.metrics import Metrics
 from truenas_mcp.server.profiles import Profile, Profiles
@@ -43,6 +54,8 @@ class CallContext:
     profile: Profile
     principal: Principal
     progress: jobs.ProgressFn | None = None
+    channel: ConfirmChannel = NO_CHANNEL  # how this client can confirm a destructive call
+    client_name: str | None = None  # the MCP client's own name (clientInfo), for the audit log
 
 
 class ToolError(Exception):
@@ -92,11 +105,23 @@ class ToolRuntime:
         *,
         access: AccessPolicy | None = None,
         metrics: Metrics | None = None,
+        confirmations: Confirmations | None = None,
+        audit_log: audit.AuditLog | None = None,
     ) -> None:
         self.catalog = catalog
         self.client = client
         self.settings = settings
-        self.access: AccessPolicy = access or AllowAll()
+        self.access: AccessPolicy = access or RolePolicy.from_settings(settings)
+        # A per-process key unless the deployment shares one: tokens then die with the process, which is
+        # the safe failure for a single replica.
+        root = load_root_key(settings.confirm_secret_file)
+        self.confirmations = confirmations or Confirmations(
+            derive_key(root, "confirm"), settings.confirm_ttl_seconds
+        )
+        self.request_state_key = derive_key(root, "request-state")
+        self.audit_log = audit_log or audit.AuditLog(
+            settings.audit_log, max_bytes=settings.audit_max_bytes, backups=settings.audit_backups
+        )
         self.metrics = metrics or Metrics(lambda: float(client.reconnects))
         self.profiles = Profiles(catalog, job_wait_seconds=settings.job_wait_seconds)
         self._active = 0
@@ -124,17 +149,33 @@ class ToolRuntime:
         """Answer ``tools/call`` (``CallToolResult`` as JSON) and record metrics."""
         started = time.perf_counter()
         outcome = "ok"
+        principal = ctx.principal
+        entry = audit.AuditEntry(
+            tool=name,
+            principal=principal.subject,
+            client=principal.client_id,
+            client_name=ctx.client_name,
+            profile=ctx.profile.name,
+            arguments=dict(arguments or {}),
+        )
+        entry_token = audit.current.set(entry)
         self.metrics.in_flight.inc()
         self._active += 1
         self._idle.clear()
         try:
             result = await self._dispatch(ctx, name, dict(arguments or {}))
-            if result.get("isError"):
+            if result.get("resultType") == "input_required" or entry.decision == "pending_confirmation":
+                outcome = "needs_confirmation"
+            elif entry.decision == "declined":
+                outcome = "declined"
+            elif result.get("isError"):
                 outcome = "error"
             elif isinstance(result.get("structuredContent"), dict):
                 handle = result["structuredContent"].get("job")
-                if isinstance(handle, dict) and handle.get("state") not in (None, "SUCCESS"):
-                    outcome = "job_running"
+                if isinstance(handle, dict):
+                    entry.job_id = handle.get("id") if isinstance(handle.get("id"), int) else None
+                    if handle.get("state") not in (None, "SUCCESS"):
+                        outcome = "job_running"
             return result
         except ToolError as exc:
             outcome = exc.outcome
@@ -150,6 +191,10 @@ class ToolRuntime:
             elapsed = time.perf_counter() - started
             label = name if name in self.catalog.by_name or ctx.profile.builtin(name) else "(unknown)"
             self.metrics.observe(label, outcome, elapsed)
+            audit.current.reset(entry_token)
+            if self.audit_log is not None:
+                entry.outcome = outcome
+                self.audit_log.write(entry.record(elapsed * 1e3))
             log.info(
                 "tool call",
                 extra={
@@ -192,25 +237,59 @@ class ToolRuntime:
     async def call_catalog_tool(
         self, ctx: CallContext, name: str, arguments: dict[str, Any]
     ) -> dict[str, Any]:
+        known = self.catalog.by_name.get(name)
+        token = arguments.pop(TOKEN_ARGUMENT, None)
+        audit.note(tool=name, method=known.method if known else None, arguments=dict(arguments))
         tool = self.resolve(ctx.profile, name)
+        ref = ToolRef(tool.name, tool.method, tool.policy)
+        if not self.access.visible(ctx.principal, ref):
+            # Listing and calling agree: a tool the caller cannot see is refused before anything else.
+            decision = await self.access.authorize(ctx.principal, ref, arguments)
+            audit.note(decision="denied", reason=decision.reason)
+            raise ToolError(f"{name}: not allowed: {decision.reason}", "denied")
+        if token is not None and not isinstance(token, str):
+            raise ToolError(f"{name}: `{TOKEN_ARGUMENT}` must be a string", "invalid_arguments")
         validated, errors = validate_arguments(tool.args_model(), arguments)
         if validated is None:
             lines = [f"invalid arguments for {name} (nothing was sent to TrueNAS):"]
             lines += [f"- {e.path or '(arguments)'}: {e.message}" for e in errors]
             raise ToolError("\n".join(lines), "invalid_arguments")
-        decision = await self.access.authorize(
-            ctx.principal, ToolRef(tool.name, tool.method, tool.policy), validated
-        )
+        decision = await self.access.authorize(ctx.principal, ref, validated)
         if decision.outcome == "deny":
+            audit.note(decision="denied", reason=decision.reason)
             raise ToolError(f"{name}: not allowed: {decision.reason}", "denied")
         if decision.outcome == "confirm":
-            raise ToolError(f"{name}: needs confirmation: {decision.reason}", "needs_confirmation")
+            try:
+                confirmed = await self.confirmations.confirm(
+                    ctx.channel,
+                    ctx.principal,
+                    tool=tool.name,
+                    method=tool.method,
+                    safety=tool.policy.safety,
+                    arguments=validated,
+                    token=token,
+                )
+            except ConfirmationError as exc:
+                audit.note(decision="denied", reason=str(exc))
+                raise ToolError(f"{name}: {exc}", "confirmation_refused") from None
+            if not confirmed.confirmed:
+                assert confirmed.result is not None
+                audit.note(decision="declined" if confirmed.how == "declined" else "pending_confirmation")
+                return confirmed.result
+            audit.note(decision="confirmed", reason=f"confirmed by {confirmed.how}")
+        elif token is not None:
+            raise ToolError(
+                f"{name}: needs no confirmation; call it without `{TOKEN_ARGUMENT}`", "invalid_arguments"
+            )
+        hide = not self.access.sees_secrets(ctx.principal, ref)
         try:
-            return await self._run(ctx, tool, validated)
+            return await self._run(ctx, tool, validated, hide=hide)
         except TrueNASError as exc:
             raise _truenas_error(tool, exc) from exc
 
-    async def _run(self, ctx: CallContext, tool: ToolSpec, arguments: dict[str, Any]) -> dict[str, Any]:
+    async def _run(
+        self, ctx: CallContext, tool: ToolSpec, arguments: dict[str, Any], *, hide: bool = False
+    ) -> dict[str, Any]:
         settings = self.settings
         if tool.policy.pipe == "download":
             return await self._download(ctx, tool, arguments)
@@ -219,9 +298,11 @@ class ToolRuntime:
             outcome = await jobs.run_job(
                 self.client, tool.method, params, settings.job_wait_seconds, ctx.progress
             )
-            return self._job_answer(tool, outcome)
+            return self._job_answer(tool, _hidden(outcome) if hide else outcome)
         arguments, plan = shaping.plan_query(tool, arguments, settings.default_limit)
         result = await self.client.call(tool.method, *tool.to_wire_params(arguments))
+        if hide:
+            result = redact.redact(result)
         shaped = shaping.shape_result(tool, result, plan, settings.max_answer_bytes)
         if shaped.error is not None:
             raise ToolError(shaped.error, "too_large")
@@ -328,7 +409,8 @@ class ToolRuntime:
         try:
             if name == builtin.JOB_STATUS:
                 _no_extra(arguments, {"job_id"}, name)
-                return self._job_answer(None, await jobs.status(self.client, job_id))
+                outcome = await jobs.status(self.client, job_id)
+                return self._job_answer(None, self._for_caller(ctx, name, outcome))
             _no_extra(arguments, {"job_id", "timeout_seconds", "abort_on_cancel"}, name)
             bound = arguments.get("timeout_seconds", self.settings.job_wait_seconds)
             if not isinstance(bound, int | float) or isinstance(bound, bool) or bound <= 0:
@@ -340,11 +422,24 @@ class ToolRuntime:
                 raise ToolError(
                     f"{name}: aborting jobs is not allowed on a read-only endpoint", "refused_readonly"
                 )
+            if abort and not self.access.may_abort_jobs(ctx.principal):
+                raise ToolError(f"{name}: aborting jobs needs a write role; this token has none", "denied")
             bound = min(float(bound), self.settings.job_wait_seconds)
             outcome = await jobs.wait(self.client, job_id, bound, ctx.progress, abort_on_cancel=abort)
-            return self._job_answer(None, outcome)
+            return self._job_answer(None, self._for_caller(ctx, name, outcome))
         except TrueNASError as exc:
             raise ToolError(f"{name}: {exc}", "truenas_error") from exc
+
+    def _for_caller(self, ctx: CallContext, name: str, outcome: jobs.JobOutcome) -> jobs.JobOutcome:
+        visible = self.access.sees_secrets(ctx.principal, ToolRef(name, None, None))
+        return outcome if visible else _hidden(outcome)
+
+
+def _hidden(outcome: jobs.JobOutcome) -> jobs.JobOutcome:
+    """A job outcome with secret fields of its result and handle masked."""
+    return dataclasses.replace(
+        outcome, result=redact.redact(outcome.result), handle=redact.redact(outcome.handle)
+    )
 
 
 def _string(arguments: Mapping[str, Any], key: str, tool: str) -> str:

@@ -15,6 +15,7 @@ import click
 
 from truenas_mcp.catalog import Catalog, CatalogNotFound, load_catalog
 from truenas_mcp.client import ClientConfig, ClientConfigError
+from truenas_mcp.server import redact
 from truenas_mcp.server.profiles import ProfileError, Profiles
 from truenas_mcp.server.settings import ServerSettings, SettingsError, load_settings
 
@@ -81,12 +82,15 @@ def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
         settings = load_settings(config_file, host=host, port=port)
         client_config = ClientConfig.from_env()
         catalog = load_catalog(settings.catalog)
-    except (SettingsError, ClientConfigError, CatalogNotFound) as exc:
+        credential = client_config.credential()
+        if credential is not None:
+            redact.register_secret(credential.secret.get_secret_value())
+        configure_logging(settings.log_level, settings.log_json)
+        runtime = ToolRuntime(catalog, TrueNASClient(client_config), settings)
+        app = build_app(runtime)
+    except (SettingsError, ClientConfigError, CatalogNotFound, ValueError) as exc:
         _fail(str(exc))
         return
-    configure_logging(settings.log_level, settings.log_json)
-    runtime = ToolRuntime(catalog, TrueNASClient(client_config), settings)
-    app = build_app(runtime)
     uvicorn.run(
         app,
         host=settings.host,
@@ -94,6 +98,11 @@ def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
         log_config=None,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds) or None,
         lifespan="on",
+        ssl_certfile=settings.tls_cert_file,
+        ssl_keyfile=settings.tls_key_file,
+        # Behind a reverse proxy, trust its X-Forwarded-* headers only when it is named explicitly.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from truenas_mcp.server.redact import SecretFilter
+
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "truenas_mcp_request_id", default=None
 )
@@ -43,7 +45,8 @@ class JSONFormatter(logging.Formatter):
             if key not in _STANDARD and key != "request_id" and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            # ``exc_text`` is the traceback as SecretFilter scrubbed it, when the filter ran.
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
@@ -55,6 +58,7 @@ def configure_logging(level: str, json_logs: bool) -> None:
     else:
         formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler.setFormatter(formatter)
+    handler.addFilter(SecretFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

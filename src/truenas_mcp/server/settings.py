@@ -8,12 +8,13 @@ so a credential has exactly one way in.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "TRUENAS_MCP_"
@@ -22,6 +23,52 @@ CONFIG_FILE_ENV = "TRUENAS_MCP_CONFIG"
 
 class SettingsError(ValueError):
     """One or more settings are missing or invalid; the message names each of them."""
+
+
+# Signature algorithms a deployment may pin. ``none`` is not among them and never will be.
+JWT_ALGORITHMS = frozenset(
+    {
+        "HS256",
+        "HS384",
+        "HS512",
+        "RS256",
+        "RS384",
+        "RS512",
+        "PS256",
+        "PS384",
+        "PS512",
+        "ES256",
+        "ES384",
+        "ES512",
+    }
+    | {"EdDSA"}
+)
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ArgumentRule(BaseModel):
+    """Deny calls of matching tools when an argument has a matching value.
+
+    ``tool`` is a glob over tool names (``pool_dataset_delete``) or TrueNAS methods (``pool.dataset.delete``);
+    ``argument`` is a dotted path into the tool's arguments (``id``, ``options.recursive``); ``values`` are
+    globs over the argument's value as text (``tank``, ``tank/*``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tool: str = Field(min_length=1)
+    argument: str = Field(min_length=1)
+    values: list[str] = Field(min_length=1)
+    reason: str = ""
 
 
 class ServerSettings(BaseSettings):
@@ -61,10 +108,89 @@ class ServerSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = Field(default=True, description="structured JSON logs (false: plain text)")
 
+    # Authentication (bearer JWTs; see docs/security.md) -------------------------------------------
+    auth: Literal["jwt", "none"] = Field(
+        default="jwt", description="'jwt' (bearer tokens, the default) or 'none' (development, loopback only)"
+    )
+    jwt_audience: str | None = Field(
+        default=None,
+        description="this server's resource URL, the `aud` tokens must carry (default http://HOST:PORT/mcp)",
+    )
+    jwt_issuer: str | None = Field(
+        default=None, description="the `iss` tokens must carry (default 'truenas-mcp' with a shared secret)"
+    )
+    jwt_secret_file: Path | None = Field(default=None, description="HS256 shared secret (>= 32 bytes)")
+    jwt_public_key_file: Path | None = Field(default=None, description="PEM public key (RSA, EC, Ed25519)")
+    jwks_url: str | None = Field(default=None, description="identity provider's JWKS URL (https)")
+    jwt_algorithms: list[str] = Field(
+        default_factory=list, description="accepted signature algorithms (default: from the key type)"
+    )
+    jwt_leeway_seconds: float = Field(default=30.0, ge=0, le=300, description="clock skew allowed")
+    jwks_cache_seconds: float = Field(default=300.0, ge=10, le=86_400, description="JWKS refresh interval")
+    authorization_servers: list[str] = Field(
+        default_factory=list, description="issuers named in the RFC 9728 metadata (default: jwt_issuer)"
+    )
+
+    # Authorization ------------------------------------------------------------------------------
+    tool_allow: list[str] = Field(
+        default_factory=lambda: ["*"], description="globs over tool names or methods that may be offered"
+    )
+    tool_deny: list[str] = Field(
+        default_factory=lambda: ["core.bulk", "auth.*"],
+        description="globs over tool names or methods never offered (wins over tool_allow)",
+    )
+    argument_deny: list[ArgumentRule] = Field(
+        default_factory=list, description="calls refused for particular argument values"
+    )
+    destructive: Literal["confirm", "allow", "disable"] = Field(
+        default="confirm", description="destructive tools: confirm each call, allow, or disable entirely"
+    )
+    confirm_waive: list[str] = Field(
+        default_factory=list, description="globs of tools whose calls need no confirmation"
+    )
+    confirm_secret_file: Path | None = Field(
+        default=None, description="key for confirmation tokens (shared by replicas; default per process)"
+    )
+    confirm_ttl_seconds: float = Field(default=300.0, ge=10, le=3600, description="confirmation lifetime")
+
+    # Network hygiene ----------------------------------------------------------------------------
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, description="largest HTTP request body accepted"
+    )
+    rate_limit_per_minute: float = Field(
+        default=120.0, ge=0, description="sustained MCP requests per minute per caller (0: unlimited)"
+    )
+    rate_limit_burst: int = Field(default=30, ge=1, description="requests a caller may send at once")
+    tls_cert_file: Path | None = Field(default=None, description="PEM certificate (chain) to serve https")
+    tls_key_file: Path | None = Field(default=None, description="PEM private key of tls_cert_file")
+    forwarded_allow_ips: list[str] = Field(
+        default_factory=list, description="reverse proxies whose X-Forwarded-* headers are trusted"
+    )
+
+    # Audit --------------------------------------------------------------------------------------
+    audit_log: str = Field(default="-", description="'-' (stdout), 'off', or a file path (rotated)")
+    audit_max_bytes: int = Field(default=10 * 1024 * 1024, ge=4096, description="audit file rotation size")
+    audit_backups: int = Field(default=5, ge=0, le=100, description="rotated audit files kept")
+
     @model_validator(mode="after")
     def _check(self) -> ServerSettings:
         if not self.allowed_hosts:
             raise ValueError("allowed_hosts: must name at least one Host value")
+        if self.auth == "none" and not is_loopback(self.host):
+            raise ValueError(
+                f"auth: 'none' serves without authentication and is only allowed on a loopback address, "
+                f"not host {self.host!r}; configure JWT authentication to listen elsewhere"
+            )
+        bad = sorted(set(self.jwt_algorithms) - JWT_ALGORITHMS)
+        if bad:
+            raise ValueError(
+                f"jwt_algorithms: unsupported {', '.join(bad)}; "
+                f"choose from {', '.join(sorted(JWT_ALGORITHMS))}"
+            )
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file: set both to serve https, or neither")
+        if self.jwks_url is not None and not self.jwks_url.startswith(("https://", "http://")):
+            raise ValueError("jwks_url: must be an http(s) URL")
         return self
 
     @classmethod

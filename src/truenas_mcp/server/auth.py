@@ -1,0 +1,506 @@
+"""Resource-server authentication: bearer JWTs, the JWKS cache and RFC 9728 metadata.
+
+The server is an OAuth 2.1 resource server (MCP authorization spec). It never issues tokens to clients on
+its own behalf (``truenas-mcp token create`` mints HS256 tokens for small setups from the same shared
+secret) and never passes a client's token on: the TrueNAS credential is the server's own.
+
+A token is accepted only when all of these hold:
+
+* it came in the ``Authorization: Bearer`` header (a token in the query string is refused outright);
+* its header names an algorithm on the pinned list, and that algorithm belongs to the family of the
+  configured key (an HMAC secret only verifies HS*, a public key or JWKS only RS*/PS*/ES*/EdDSA), so
+  ``alg: none`` and HS/RS confusion fail before any cryptography runs;
+* the signature verifies, ``iss`` is the configured issuer, ``aud`` contains this server's resource URL,
+  ``exp`` is in the future and ``nbf`` (when present) in the past, with a small leeway; ``sub`` is present.
+
+Failures answer 401 with ``WWW-Authenticate: Bearer ... resource_metadata="..."``; a valid token without
+any ``truenas:`` role scope answers 403 ``insufficient_scope``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+import httpx2
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
+from starlette.authentication import AuthCredentials
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from truenas_mcp.server import redact
+from truenas_mcp.server.settings import ServerSettings, SettingsError, is_loopback
+
+log = logging.getLogger("truenas_mcp.server.auth")
+
+DEFAULT_ISSUER = "truenas-mcp"
+MIN_SECRET_BYTES = 32
+WELL_KNOWN = "/.well-known/oauth-protected-resource"
+_HMAC = frozenset({"HS256", "HS384", "HS512"})
+_RSA = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+_EC = frozenset({"ES256", "ES384", "ES512"})
+_OKP = frozenset({"EdDSA"})
+_JWKS_MIN_REFRESH_SECONDS = 30.0  # an unknown `kid` never makes us hit the IdP more often than this
+_JWKS_MAX_BYTES = 512 * 1024
+
+
+class TokenError(Exception):
+    """A bearer token was refused; the message says why (safe to show the caller, never holds the token)."""
+
+
+# Keys -----------------------------------------------------------------------------------------------
+def _family(key: Any) -> frozenset[str]:
+    if isinstance(key, bytes):
+        return _HMAC
+    if isinstance(key, rsa.RSAPublicKey):
+        return _RSA
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return _EC
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return _OKP
+    raise SettingsError(f"unsupported key type {type(key).__name__}")
+
+
+def _default_algorithms(key: Any) -> list[str]:
+    if isinstance(key, bytes):
+        return ["HS256"]
+    if isinstance(key, rsa.RSAPublicKey):
+        return ["RS256"]
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return [
+            {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}.get(key.curve.name, "ES256")
+        ]
+    return ["EdDSA"]
+
+
+def read_secret(path: Path, setting: str = "jwt_secret_file") -> bytes:
+    """A shared secret from a file (surrounding whitespace dropped), checked for length."""
+    try:
+        secret = path.read_bytes().strip()
+    except OSError as exc:
+        raise SettingsError(f"{setting}: cannot read {path} ({exc.strerror})") from None
+    if len(secret) < MIN_SECRET_BYTES:
+        raise SettingsError(
+            f"{setting}: {path} holds {len(secret)} bytes; use at least {MIN_SECRET_BYTES} random bytes "
+            '(python -c "import secrets; print(secrets.token_urlsafe(48))")'
+        )
+    redact.register_secret(secret)
+    return secret
+
+
+def _read_public_key(path: Path) -> Any:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SettingsError(f"jwt_public_key_file: cannot read {path} ({exc.strerror})") from None
+    try:
+        key = load_pem_public_key(data)
+    except ValueError as exc:
+        raise SettingsError(f"jwt_public_key_file: {path} is not a PEM public key ({exc})") from None
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+        raise SettingsError(f"jwt_public_key_file: {path}: use an RSA, EC or Ed25519 public key")
+    return key
+
+
+class JWKSCache:
+    """Public keys from an identity provider's JWKS URL, cached and refreshed.
+
+    Keys are refetched every ``ttl`` seconds, and early when a token names an unknown ``kid`` (key rotation)
+    but never more than once per 30 s, so forged ``kid`` values cannot turn the server into a load
+    generator against the identity provider. A failed refresh keeps the keys already known.
+    """
+
+    def __init__(self, url: str, ttl: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.url = url
+        self._ttl = ttl
+        self._clock = clock
+        self._keys: dict[str | None, jwt.PyJWK] = {}
+        self._fetched_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    def _due(self, kid: str | None) -> bool:
+        if self._fetched_at is None:
+            return True
+        age = self._clock() - self._fetched_at
+        return age >= self._ttl or (kid not in self._keys and age >= _JWKS_MIN_REFRESH_SECONDS)
+
+    async def key(self, kid: str | None) -> jwt.PyJWK:
+        """The signing key ``kid`` (the only key when the token names none and the set has one)."""
+        if self._due(kid):
+            async with self._lock:
+                if self._due(kid):  # another request may have refreshed while this one waited
+                    await self._refresh()
+        found = self._keys.get(kid)
+        if found is None and kid is None and len(self._keys) == 1:
+            found = next(iter(self._keys.values()))
+        if found is None:
+            raise TokenError("token signed with an unknown key" + (f" (kid {kid!r})" if kid else ""))
+        return found
+
+    async def _refresh(self) -> None:
+        self._fetched_at = self._clock()
+        try:
+            async with httpx2.AsyncClient(timeout=10.0, follow_redirects=False) as http:
+                answer = await http.get(self.url, headers={"Accept": "application/json"})
+            if answer.status_code != 200:
+                raise ValueError(f"HTTP {answer.status_code}")
+            if len(answer.content) > _JWKS_MAX_BYTES:
+                raise ValueError("JWKS document too large")
+            document = json.loads(answer.content)
+            keys: dict[str | None, jwt.PyJWK] = {}
+            for entry in document.get("keys", []):
+                if (
+                    not isinstance(entry, dict)
+                    or entry.get("kty") == "oct"
+                    or entry.get("use", "sig") != "sig"
+                ):
+                    continue  # a symmetric key in a public JWKS would be an HS/RS confusion waiting to happen
+                try:
+                    jwk = jwt.PyJWK(entry)
+                except (jwt.PyJWKError, jwt.InvalidKeyError):
+                    continue
+                keys[entry.get("kid")] = jwk
+            if not keys:
+                raise ValueError("no usable signing keys")
+        except (httpx2.HTTPError, ValueError, AttributeError) as exc:
+            log.warning("JWKS refresh failed; keeping known keys", extra={"url": self.url, "error": str(exc)})
+            return
+        self._keys = keys
+        log.info("JWKS refreshed", extra={"url": self.url, "keys": len(keys)})
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    subject: str
+    scopes: frozenset[str]
+    client_id: str | None
+    expires_at: int
+    claims: Mapping[str, Any]
+
+
+class JWTVerifier:
+    """Verifies bearer JWTs against one key source (secret, public key or JWKS) and pinned algorithms."""
+
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        algorithms: Iterable[str],
+        secret: bytes | None = None,
+        public_key: Any = None,
+        jwks: JWKSCache | None = None,
+        leeway: float = 30.0,
+    ) -> None:
+        sources = [s for s in (secret, public_key, jwks) if s is not None]
+        if len(sources) != 1:
+            raise SettingsError(
+                "set exactly one of jwt_secret_file (TRUENAS_MCP_JWT_SECRET_FILE), jwt_public_key_file "
+                "(TRUENAS_MCP_JWT_PUBLIC_KEY_FILE) or jwks_url (TRUENAS_MCP_JWKS_URL)"
+                + ("" if sources else ", or TRUENAS_MCP_AUTH=none for a loopback-only development server")
+            )
+        self.issuer = issuer
+        self.audience = audience
+        self._secret = secret
+        self._public_key = public_key
+        self._jwks = jwks
+        self._leeway = leeway
+        static = secret if secret is not None else public_key
+        family = _family(static) if static is not None else _RSA | _EC | _OKP
+        pinned = list(algorithms) or (
+            _default_algorithms(static) if static is not None else ["RS256", "ES256"]
+        )
+        wrong = sorted(set(pinned) - family)
+        if wrong:
+            kind = "an HMAC secret" if family == _HMAC else "a public key" if static is not None else "a JWKS"
+            raise SettingsError(f"jwt_algorithms: {', '.join(wrong)} cannot be verified with {kind}")
+        self.algorithms: tuple[str, ...] = tuple(pinned)
+
+    async def verify(self, token: str) -> VerifiedToken:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.DecodeError:
+            raise TokenError("malformed token") from None
+        alg = header.get("alg")
+        if alg not in self.algorithms:
+            raise TokenError(
+                f"token algorithm {alg!r} is not accepted (accepted: {', '.join(self.algorithms)})"
+            )
+        key: Any
+        if self._jwks is not None:
+            kid = header.get("kid")
+            jwk = await self._jwks.key(kid if isinstance(kid, str) else None)
+            if jwk.algorithm_name != alg:
+                raise TokenError(f"token algorithm {alg} does not match its key ({jwk.algorithm_name})")
+            key = jwk.key
+        else:
+            key = self._secret if self._secret is not None else self._public_key
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "iss", "aud", "sub"], "verify_iat": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenError("token expired") from None
+        except jwt.ImmatureSignatureError:
+            raise TokenError("token not valid yet (nbf)") from None
+        except jwt.InvalidAudienceError:
+            raise TokenError(f"token audience is not this server ({self.audience})") from None
+        except jwt.InvalidIssuerError:
+            raise TokenError("token issuer is not trusted") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise TokenError(f"token lacks the {exc.claim!r} claim") from None
+        except jwt.InvalidSignatureError:
+            raise TokenError("token signature is invalid") from None
+        except (jwt.InvalidTokenError, jwt.InvalidKeyError, ValueError) as exc:
+            raise TokenError(f"invalid token ({type(exc).__name__})") from None
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise TokenError("token `sub` must be a non-empty string")
+        return VerifiedToken(
+            subject=subject,
+            scopes=scopes_of(claims),
+            client_id=_client_id(claims),
+            expires_at=int(claims["exp"]),
+            claims=claims,
+        )
+
+
+def scopes_of(claims: Mapping[str, Any]) -> frozenset[str]:
+    """Scopes from ``scope`` (RFC 9068: space-separated) or ``scp`` (a list, as some IdPs send)."""
+    scope = claims.get("scope")
+    if isinstance(scope, str):
+        return frozenset(scope.split())
+    scp = claims.get("scp")
+    if isinstance(scp, list):
+        return frozenset(s for s in scp if isinstance(s, str))
+    if isinstance(scp, str):
+        return frozenset(scp.split())
+    return frozenset()
+
+
+def _client_id(claims: Mapping[str, Any]) -> str | None:
+    for name in ("client_id", "azp"):
+        value = claims.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+# Settings → verifier ----------------------------------------------------------------------------------
+def resource_url(settings: ServerSettings) -> str:
+    """This server's resource identifier: ``jwt_audience``, else ``http://HOST:PORT/mcp``."""
+    if settings.jwt_audience:
+        return settings.jwt_audience.rstrip("/")
+    scheme = "https" if settings.tls_cert_file else "http"
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"{scheme}://{host}:{settings.port}/mcp"
+
+
+def build_verifier(settings: ServerSettings) -> JWTVerifier:
+    """The verifier ``settings`` describe; a ``SettingsError`` naming the setting when they do not add up."""
+    secret = read_secret(settings.jwt_secret_file) if settings.jwt_secret_file else None
+    public_key = _read_public_key(settings.jwt_public_key_file) if settings.jwt_public_key_file else None
+    jwks = None
+    if settings.jwks_url:
+        host = urlparse(settings.jwks_url).hostname or ""
+        if settings.jwks_url.startswith("http://") and not is_loopback(host):
+            raise SettingsError("jwks_url (TRUENAS_MCP_JWKS_URL): must be https unless it is on loopback")
+        jwks = JWKSCache(settings.jwks_url, settings.jwks_cache_seconds)
+    issuer = settings.jwt_issuer or (DEFAULT_ISSUER if secret is not None else None)
+    if issuer is None and (public_key is not None or jwks is not None):
+        raise SettingsError("jwt_issuer (TRUENAS_MCP_JWT_ISSUER): required with a public key or JWKS URL")
+    return JWTVerifier(
+        issuer=issuer or DEFAULT_ISSUER,
+        audience=resource_url(settings),
+        algorithms=settings.jwt_algorithms,
+        secret=secret,
+        public_key=public_key,
+        jwks=jwks,
+        leeway=settings.jwt_leeway_seconds,
+    )
+
+
+# Minting (the simple HS256 setup) ---------------------------------------------------------------------
+def mint_token(
+    secret: bytes,
+    *,
+    subject: str,
+    scopes: Iterable[str],
+    ttl_seconds: int,
+    issuer: str,
+    audience: str,
+    now: int | None = None,
+) -> str:
+    """An HS256 access token (RFC 9068 claims) for ``subject`` with ``scopes``, valid ``ttl_seconds``."""
+    if not subject:
+        raise ValueError("subject: must not be empty")
+    if ttl_seconds <= 0:
+        raise ValueError("ttl: must be positive")
+    issued = int(time.time()) if now is None else now
+    claims = {
+        "iss": issuer,
+        "sub": subject,
+        "aud": audience,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl_seconds,
+        "scope": " ".join(sorted(set(scopes))),
+        "client_id": subject,
+        "jti": secrets.token_urlsafe(12),
+    }
+    return jwt.encode(claims, secret, algorithm="HS256", headers={"typ": "at+jwt"})
+
+
+# HTTP side ----------------------------------------------------------------------------------------------
+def metadata_url(resource: str) -> str:
+    parsed = urlparse(resource)
+    path = parsed.path if parsed.path != "/" else ""
+    return f"{parsed.scheme}://{parsed.netloc}{WELL_KNOWN}{path}"
+
+
+def metadata_routes(resource: str, authorization_servers: list[str], scopes: Iterable[str]) -> list[Route]:
+    """RFC 9728 protected-resource metadata, at the resource's well-known URL and under every profile path."""
+    document = {
+        "resource": resource,
+        "authorization_servers": authorization_servers,
+        "scopes_supported": sorted(scopes),
+        "bearer_methods_supported": ["header"],
+        "resource_name": "TrueNAS MCP server",
+    }
+
+    async def metadata(request: Request) -> Response:
+        return JSONResponse(document, headers={"Cache-Control": "public, max-age=3600"})
+
+    path = urlparse(resource).path.rstrip("/")
+    return [
+        Route(WELL_KNOWN + path, metadata, methods=["GET"]),
+        Route(WELL_KNOWN + path + "/{rest:path}", metadata, methods=["GET"]),
+    ]
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class BearerAuthMiddleware:
+    """ASGI middleware: every request to a protected path carries a valid bearer token, or is refused.
+
+    On success the SDK's ``AuthenticatedUser`` goes into ``scope["user"]`` (where ``principal_of`` and
+    the SDK's session-ownership checks read it). Paths outside ``protected`` (health, metrics, metadata)
+    pass untouched.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        verifier: JWTVerifier,
+        *,
+        protected: str = "/mcp",
+        minimum_scope: str,
+        has_role: Callable[[frozenset[str]], bool],
+    ) -> None:
+        self.app = app
+        self._verifier = verifier
+        self._protected = protected
+        self._metadata_url = metadata_url(verifier.audience)
+        self._minimum_scope = minimum_scope
+        self._has_role = has_role
+
+    def _protects(self, path: str) -> bool:
+        return path == self._protected or path.startswith(self._protected + "/")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._protects(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"").decode("latin-1")
+        if any(name == "access_token" for name, _ in parse_qsl(query, keep_blank_values=True)):
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                400,
+                "invalid_request",
+                "tokens are accepted only in the Authorization header, never in the URL",
+            )
+            return
+        header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
+        if header is None:
+            await self._refuse(scope, receive, send, 401, None, "authentication required")
+            return
+        kind, _, token = header.partition(" ")
+        if kind.lower() != "bearer" or not token.strip():
+            await self._refuse(scope, receive, send, 401, "invalid_request", "use Authorization: Bearer")
+            return
+        try:
+            verified = await self._verifier.verify(token.strip())
+        except TokenError as exc:
+            log.info("bearer token refused", extra={"reason": str(exc), "path": scope.get("path")})
+            await self._refuse(scope, receive, send, 401, "invalid_token", str(exc))
+            return
+        if not self._has_role(verified.scopes):
+            await self._refuse(
+                scope,
+                receive,
+                send,
+                403,
+                "insufficient_scope",
+                "the token grants no TrueNAS role",
+                scope_hint=self._minimum_scope,
+            )
+            return
+        access = AccessToken(
+            token=token.strip(),
+            client_id=verified.client_id or verified.subject,
+            scopes=sorted(verified.scopes),
+            expires_at=verified.expires_at,
+            resource=self._verifier.audience,
+            subject=verified.subject,
+            claims={k: v for k, v in verified.claims.items() if k not in ("scope", "scp")},
+        )
+        scope["user"] = AuthenticatedUser(access)
+        scope["auth"] = AuthCredentials(sorted(verified.scopes))
+        await self.app(scope, receive, send)
+
+    async def _refuse(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        status: int,
+        error: str | None,
+        description: str,
+        *,
+        scope_hint: str | None = None,
+    ) -> None:
+        parts = []
+        if error is not None:
+            parts += [f'error="{error}"', f'error_description="{_quote(description)}"']
+        if scope_hint is not None:
+            parts.append(f'scope="{_quote(scope_hint)}"')
+        parts.append(f'resource_metadata="{self._metadata_url}"')
+        body = {"error": error or "unauthorized", "error_description": description}
+        response = JSONResponse(
+            body, status_code=status, headers={"WWW-Authenticate": "Bearer " + ", ".join(parts)}
+        )
+        await response(scope, receive, send)

@@ -119,3 +119,12 @@ def _register_server_commands() -> None:
 
 
 _register_server_commands()
+
+
+def _register_demo_command() -> None:
+    from truenas_mcp.demo import demo
+
+    main.add_command(demo)
+
+
+_register_demo_command()

@@ -183,7 +183,8 @@ async def test_protected_resource_metadata_names_issuer_scopes_and_header_only(
     assert root.status_code == 200 and root.json() == nested.json()
     document = root.json()
     assert document["resource"] == "http://127.0.0.1:8080/mcp"
-    assert document["authorization_servers"] == [DEFAULT_ISSUER]
+    # The self-issued default issuer is not a URL; clients parse authorization servers as URLs.
+    assert document["authorization_servers"] == ["http://127.0.0.1:8080"]
     assert document["bearer_methods_supported"] == ["header"]
     assert {"truenas:FULL_ADMIN", "truenas:READONLY_ADMIN", "truenas:SHARING_ADMIN"} <= set(
         document["scopes_supported"]

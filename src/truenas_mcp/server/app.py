@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import urlparse
 
 import mcp_types as types
 from mcp.server.caching import CacheHint
@@ -313,7 +314,7 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
                 has_role=lambda granted: not scopes.isdisjoint(granted),
             )
         )
-        servers = settings.authorization_servers or [verifier.issuer]
+        servers = settings.authorization_servers or [_issuer_url(verifier.issuer, verifier.audience)]
         extra_routes = metadata_routes(verifier.audience, servers, scopes)
     else:
         log.warning(
@@ -342,3 +343,16 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
 
 
 __all__ = ["build_app", "build_server", "builtin"]
+
+
+def _issuer_url(issuer: str, resource: str) -> str:
+    """RFC 9728 names authorization servers by URL; clients such as mcp-remote parse them as URLs.
+
+    A self-issued setup (``truenas-mcp token create``, default issuer ``truenas-mcp``) has no separate
+    authorization server, so this server's own origin stands in for it.
+    """
+    parsed = urlparse(issuer)
+    if parsed.scheme in ("http", "https") and parsed.netloc:
+        return issuer
+    origin = urlparse(resource)
+    return f"{origin.scheme}://{origin.netloc}"

@@ -1,0 +1,39 @@
+"""The README's commands, as a newcomer types them (see ``walkthrough.py``; ``nox -s readme`` runs all)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .walkthrough import ROOT, ci_command, readme_blocks, run_demo, workspace
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_marks_its_two_commands_and_the_test_one_is_what_ci_runs() -> None:
+    blocks = readme_blocks(README)
+    assert set(blocks) >= {"demo", "tests"}
+    assert blocks["tests"] == ci_command((ROOT / ".ci" / "run").read_text(encoding="utf-8"))
+    assert "nox -s demo" in blocks["demo"]
+
+
+def test_block_and_ci_parsing() -> None:
+    text = "x\n<!-- readme-test: one -->\n```sh\necho 1\n```\n```sh\nnot marked\n```\n"
+    assert readme_blocks(text) == {"one": "echo 1"}
+    assert ci_command("#!/bin/sh\n# comment\nset -e\nmake test\n") == "make test"
+
+
+def test_every_relative_link_resolves() -> None:
+    import re
+
+    for document in (ROOT / "README.md", ROOT / "docs" / "clients.md"):
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", document.read_text(encoding="utf-8")):
+            assert (document.parent / target).exists(), f"{document.name}: broken link {target}"
+
+
+@pytest.mark.slow
+def test_the_demo_command_works_word_for_word_in_a_fresh_copy(tmp_path: Path) -> None:
+    with workspace(from_head=False) as checkout:
+        listing = run_demo(checkout, readme_blocks(README)["demo"])
+    assert "system_info" in listing and "zfs_snapshot_query" in listing

@@ -38,6 +38,20 @@ def snapshots(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Measure speed, memory and context cost; writes docs/benchmarks.md and docs/benchmarks.json."""
+    """Measure speed, memory and context cost against the simulator and a peer MCP server; writes
+    docs/benchmarks.md and docs/benchmarks.json (``nox -s bench -- --quick`` for a smoke run)."""
     session.install(*PACKAGES)
-    session.run("python", "-m", "benchmarks.run")
+    session.run("python", "-m", "benchmarks.run", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """Try it: the simulator's demo world and the MCP server on loopback, with a token and client configs."""
+    session.install("-e", ".", "-e", "./generated")
+    session.run("truenas-mcp", "demo", *session.posargs)
+
+
+@nox.session(python=False)
+def readme(session: nox.Session) -> None:
+    """Follow README.md word for word in a fresh copy of the repository (slow: builds its environments)."""
+    session.run("python3", "tests/readme/walkthrough.py", *session.posargs)

@@ -1,59 +1,214 @@
-"""Run every benchmark section and write docs/benchmarks.md (table) and docs/benchmarks.json (raw numbers)."""
+"""Run every benchmark section and write docs/benchmarks.md (tables) and docs/benchmarks.json (raw numbers).
+
+    python -m benchmarks.run [--quick] [--out DIR] [--no-peer] [--no-generator] [--report-only]
+
+Processes: the simulator, our MCP server, the peer and each load worker run as separate processes on this
+machine (all traffic to 127.0.0.1). ``--quick`` shortens every cell and repeat (a smoke run of the
+harness, not numbers to publish).
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import os
 import platform
 import sys
+import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import generator
+from benchmarks import generator, latency, ops, peer, report, stack, tokens
+from benchmarks.procs import Service, free_port, running
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+    except OSError:
+        pass
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+        "cpu": cpu,
         "cpus": os.cpu_count(),
-        "truenas_mcp": metadata.version("truenas-mcp"),
-        "mcp": metadata.version("mcp"),
-        "datamodel_code_generator": metadata.version("datamodel-code-generator"),
+        "truenas_mcp": _version("truenas-mcp"),
+        "mcp": _version("mcp"),
+        "uvicorn": _version("uvicorn"),
+        "websockets": _version("websockets"),
+        "datamodel_code_generator": _version("datamodel-code-generator"),
+        "tokenizer": f"{tokens.TOKENIZER} {_version('anthropic-tokenizer')}",
+        "peer": peer.NAME,
     }
 
 
-def markdown(results: dict[str, Any]) -> str:
-    gen, imp = results["generator"]["generation"], results["generator"]["import"]
-    lines = [
-        "# Benchmarks",
-        "",
-        "Measured with `nox -s bench` on the machine below; medians of repeated runs (machines are noisy).",
-        "",
-        "| what | target | measured |",
-        "|---|---|---|",
-        f"| full generation of 771 methods | < 30 s | {gen['median_s']:.1f} s median of {gen['runs']} |",
-        f"| import generated package + build all {imp['tools']} tool definitions | < 1 s | "
-        f"{imp['median_s'] * 1000:.0f} ms median of {imp['runs']} |",
-        f"| resident memory after building all definitions | < 150 MB | {imp['max_rss_mb']:.0f} MB |",
-        "",
-        "## Machine",
-        "",
-        *(f"- {key}: {value}" for key, value in results["machine"].items()),
-        "",
-    ]
-    return "\n".join(lines)
+def measure_startup_ours(
+    sim: stack.SimulatorInfo, auth: stack.MCPAuth, workdir: Path, budget: stack.LoginBudget, runs: int
+) -> list[dict[str, Any]]:
+    """Fresh server processes: time to the first tools/list and to ready, and resident memory then."""
+    samples = []
+    for i in range(runs):
+        budget.take()
+        port = free_port()
+        service = stack.spawn_ours(sys.executable, sim, port, workdir, auth, f"ours-start-{i}")
+        try:
+            first = asyncio.run(
+                stack.wait_first_tools_list(service, f"http://127.0.0.1:{port}/mcp", auth.headers)
+            )
+            ready = stack.wait_ready(service, f"http://127.0.0.1:{port}")
+            samples.append(
+                {
+                    "first_tools_list_s": first.first_tools_list_s,
+                    "ready_s": ready,
+                    "rss_mb": service.rss_mb()[0],
+                }
+            )
+        finally:
+            service.stop()
+    return samples
 
 
-def main() -> None:
-    results = {"machine": machine(), "generator": generator.run()}
-    DOCS.mkdir(exist_ok=True)
-    (DOCS / "benchmarks.json").write_text(json.dumps(results, indent=2) + "\n")
-    (DOCS / "benchmarks.md").write_text(markdown(results))
-    print(markdown(results))
+def measure_startup_peer(
+    venv: Path, sim: stack.SimulatorInfo, workdir: Path, runs: int
+) -> list[dict[str, Any]]:
+    samples = []
+    for i in range(runs):
+        port = free_port()
+        rundir = workdir / f"peer-start-{i}"
+        rundir.mkdir()
+        service = peer.spawn_peer(venv, sim.legacy_url, sim.api_key, port, rundir)
+        try:
+            first = asyncio.run(stack.wait_first_tools_list(service, f"http://127.0.0.1:{port}/mcp", {}))
+            samples.append({"first_tools_list_s": first.first_tools_list_s, "rss_mb": service.rss_mb()[0]})
+        finally:
+            service.stop()
+    return samples
+
+
+async def _warm(url: str, headers: dict[str, str], tool: str, arguments: dict[str, Any]) -> None:
+    """One call, alone: the peer connects to TrueNAS on its first call, and racing first calls would each
+    open (and log in on) a connection of their own."""
+    from benchmarks.mcp_http import MCPSession
+
+    async with MCPSession(url, headers=headers) as session:
+        await session.call_tool(tool, arguments)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    quick: bool = args.quick
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "quick": quick,
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    if not args.no_generator:
+        print("generator: generation and import times ...", flush=True)
+        results["generator"] = {
+            "generation": generator.measure_generation(1 if quick else 3),
+            "import": generator.measure_import(2 if quick else 5),
+        }
+    startup_runs = 1 if quick else 3
+    budget = stack.LoginBudget()
+    with tempfile.TemporaryDirectory(prefix="truenas-mcp-bench-") as tmp, running([]) as services:
+        workdir = Path(tmp)
+        sim_service, sim = stack.start_simulator(sys.executable, workdir)
+        services.append(sim_service)
+        budget.take()
+        results["seeded_snapshots"] = asyncio.run(stack.seed_snapshots(sim))
+        auth = stack.mcp_auth(sys.executable, workdir)
+        results["auth"] = auth.mode
+        print("start-up ...", flush=True)
+        results["startup"] = {"ours": measure_startup_ours(sim, auth, workdir, budget, startup_runs)}
+
+        venv = None if args.no_peer else peer.ensure_venv()
+        peer_service: Service | None = None
+        peer_url = None
+        if venv is not None:
+            results["startup"]["peer"] = measure_startup_peer(venv, sim, workdir, startup_runs)
+            port = free_port()
+            (workdir / "peer").mkdir()
+            peer_service = peer.spawn_peer(venv, sim.legacy_url, sim.api_key, port, workdir / "peer")
+            services.append(peer_service)
+            peer_url = f"http://127.0.0.1:{port}/mcp"
+            asyncio.run(stack.wait_first_tools_list(peer_service, peer_url, {}))
+            asyncio.run(_warm(peer_url, {}, "system_info", {}))
+        elif not args.no_peer:
+            results["peer_missing"] = "no Python 3.12+ interpreter to install truenas-ws-mcp into"
+
+        budget.take()
+        port = free_port()
+        ours = stack.spawn_ours(sys.executable, sim, port, workdir, auth, "ours")
+        services.append(ours)
+        base = f"http://127.0.0.1:{port}"
+        asyncio.run(stack.wait_first_tools_list(ours, base + "/mcp", auth.headers))
+        stack.wait_ready(ours, base)
+        asyncio.run(_warm(base + "/mcp", auth.headers, "system_info", {}))
+        memory: dict[str, Any] = {"ours": {"idle_mb": ours.rss_mb()[0]}}
+        if peer_service is not None:
+            memory["peer"] = {"idle_mb": peer_service.rss_mb()[0]}
+
+        print("context cost ...", flush=True)
+        results["tokens"] = asyncio.run(tokens.measure(base, auth.headers, peer_url))
+
+        print("latency and throughput ...", flush=True)
+        targets = latency.Targets(sim, base + "/mcp", ours, auth, peer_url, peer_service)
+        timing = latency.Timing.quick() if quick else latency.Timing()
+        levels = (1, 8) if quick else latency.LEVELS
+        cells, peaks = latency.measure(
+            targets, workdir, budget, ops=list(ops.OPERATIONS), levels=levels, timing=timing
+        )
+        results["cells"] = cells
+        memory["ours"] |= {"load_peak_mb": peaks.get("ours"), "lifetime_peak_mb": ours.rss_mb()[1]}
+        if peer_service is not None:
+            memory["peer"] |= {
+                "load_peak_mb": peaks.get("peer"),
+                "lifetime_peak_mb": peer_service.rss_mb()[1],
+            }
+        results["memory"] = memory
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--quick", action="store_true", help="short cells and few repeats (harness smoke run)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DOCS, help="where benchmarks.md/.json go (default: docs/)"
+    )
+    parser.add_argument("--no-peer", action="store_true", help="skip the peer server")
+    parser.add_argument("--no-generator", action="store_true", help="skip generation and import timings")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite benchmarks.md from the existing benchmarks.json"
+    )
+    args = parser.parse_args(argv)
+    if args.report_only:
+        results = json.loads((args.out / "benchmarks.json").read_text())
+        (args.out / "benchmarks.md").write_text(report.markdown(results))
+        return
+    started = time.monotonic()
+    results = run(args)
+    results["bench_seconds"] = round(time.monotonic() - started, 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "benchmarks.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = report.markdown(results)
+    (args.out / "benchmarks.md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

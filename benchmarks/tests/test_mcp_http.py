@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from benchmarks import ops
+from benchmarks.mcp_http import MCPHTTPError, MCPSession, _answer, _Response
+from benchmarks.tests.conftest import Stack
+
+
+def _sse(*events: str) -> _Response:
+    body = "".join(f"event: message\ndata: {data}\n\n" for data in events).encode()
+    return _Response(200, {"content-type": "text/event-stream"}, body)
+
+
+def test_answer_is_found_among_other_events_of_a_stream() -> None:
+    response = _sse(
+        '{"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}',
+        '{"jsonrpc":"2.0","id":4,"result":{"ok":true}}',
+    )
+    assert _answer(response, 4) == {"jsonrpc": "2.0", "id": 4, "result": {"ok": True}}
+    with pytest.raises(MCPHTTPError, match="no answer to request 5"):
+        _answer(response, 5)
+
+
+def test_answer_reads_a_json_body_and_refuses_other_content_types() -> None:
+    body = b'{"jsonrpc":"2.0","id":1,"result":{}}'
+    assert _answer(_Response(200, {"content-type": "application/json"}, body), 1)["result"] == {}
+    with pytest.raises(MCPHTTPError, match="unexpected content type"):
+        _answer(_Response(200, {"content-type": "text/html"}, b"<html/>"), 1)
+
+
+async def test_session_lists_tools_and_calls_one_on_the_real_server(live: Stack) -> None:
+    async with MCPSession(live.mcp_url, headers=live.auth.headers) as session:
+        assert session.session_id
+        assert session.server_info["serverInfo"]["name"] == "truenas-mcp"
+        names = {tool["name"] for tool in await session.list_tools()}
+        assert {"system_info", "zfs_snapshot_query", "app_start"} <= names
+        answer = ops.mcp_payload(await session.call_tool("system_info", {}))
+        ops.check(ops.OPERATIONS["info"], answer)
+        rows = ops.mcp_payload(await session.call_tool("zfs_snapshot_query", {"options": {"limit": 1000}}))
+        ops.check(ops.OPERATIONS["query"], rows)
+
+
+async def test_tool_errors_and_protocol_errors_raise(live: Stack) -> None:
+    async with MCPSession(live.mcp_url, headers=live.auth.headers) as session:
+        with pytest.raises(MCPHTTPError, match="tool app_start failed"):
+            await session.call_tool("app_start", {})  # app_name is required
+        with pytest.raises(MCPHTTPError, match="JSON-RPC error"):
+            await session.request("no/such/method")
+
+
+async def test_a_request_without_the_token_is_refused(live: Stack) -> None:
+    with pytest.raises(MCPHTTPError, match="HTTP 401"):
+        async with MCPSession(live.mcp_url):
+            pass
+
+
+def test_only_http_urls_are_accepted() -> None:
+    with pytest.raises(ValueError, match="url: expected http://"):
+        asyncio.run(MCPSession("https://127.0.0.1:1/mcp").open())

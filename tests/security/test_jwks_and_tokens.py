@@ -121,3 +121,29 @@ def test_token_create_mints_a_token_the_server_accepts_and_inspect_explains_it(t
     assert unknown.exit_code != 0 and "not a TrueNAS role" in unknown.output
     no_secret = runner.invoke(main, ["token", "create", "--sub", "x", "--scope", "READONLY_ADMIN"], env={})
     assert no_secret.exit_code != 0 and "TRUENAS_MCP_JWT_SECRET_FILE" in no_secret.output
+
+
+async def test_a_cached_verification_still_expires_and_never_outlives_its_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from truenas_mcp.server import auth
+
+    secret = b"s" * 32
+    verifier = auth.JWTVerifier(issuer="iss", audience="aud", algorithms=["HS256"], secret=secret, leeway=0)
+    now = int(time.time())
+    token = auth.mint_token(secret, subject="bot", scopes=["truenas:READONLY_ADMIN"], ttl_seconds=60,
+                            issuer="iss", audience="aud", now=now)  # fmt: skip
+    checks: list[str] = []
+    full_check = verifier._verify
+
+    async def counting(value: str) -> auth.VerifiedToken:
+        checks.append(value)
+        return await full_check(value)
+
+    monkeypatch.setattr(verifier, "_verify", counting)
+    first = await verifier.verify(token)
+    assert (await verifier.verify(token)) is first
+    assert len(checks) == 1  # the second answer came from the cache
+    monkeypatch.setattr(auth.time, "time", lambda: now + 61)
+    await verifier.verify(token)
+    assert len(checks) == 2  # past its expiry the cache no longer vouches for the token

@@ -24,6 +24,7 @@ import json
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,6 +193,9 @@ class VerifiedToken:
     claims: Mapping[str, Any]
 
 
+VERIFIED_CACHE_SIZE = 1024
+
+
 class JWTVerifier:
     """Verifies bearer JWTs against one key source (secret, public key or JWKS) and pinned algorithms."""
 
@@ -229,8 +233,32 @@ class JWTVerifier:
             kind = "an HMAC secret" if family == _HMAC else "a public key" if static is not None else "a JWKS"
             raise SettingsError(f"jwt_algorithms: {', '.join(wrong)} cannot be verified with {kind}")
         self.algorithms: tuple[str, ...] = tuple(pinned)
+        self._verified: OrderedDict[str, VerifiedToken] = OrderedDict()
 
     async def verify(self, token: str) -> VerifiedToken:
+        """Verify ``token``; a token verified before is answered from a small cache until it expires.
+
+        A signature check costs about a tenth of a small tool call and every request of a session carries
+        the same token. Only the time-bound claims can change a verified token's fate, so those are
+        re-checked on every hit.
+        """
+        cached = self._verified.get(token)
+        if cached is not None:
+            now = time.time()
+            nbf = cached.claims.get("nbf")
+            if cached.expires_at + self._leeway > now and not (
+                isinstance(nbf, int | float) and nbf - self._leeway > now
+            ):
+                self._verified.move_to_end(token)
+                return cached
+            del self._verified[token]
+        verified = await self._verify(token)
+        self._verified[token] = verified
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return verified
+
+    async def _verify(self, token: str) -> VerifiedToken:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError:

@@ -267,7 +267,9 @@ class Simulator:
     ) -> AsyncIterator[RunningSimulator]:
         """Listen on ``host:port`` (0 = a free port) until the context exits; TLS with ``ssl``."""
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets whose proto says TCP, and without
+        # it a job answer waits behind the job event for the peer's delayed ACK (40 ms), as on no real box.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from truenas_mcp.catalog import Annotations
@@ -11,6 +10,7 @@ from truenas_mcp_gen import naming, text
 from truenas_mcp_gen.errors import Diagnostic, GenerationError, Severity
 from truenas_mcp_gen.ir import Method, Schema, Tool, ToolParam, ToolPolicy
 from truenas_mcp_gen.overrides import MethodOverride, Overrides, matches, safety_for, toolsets_for
+from truenas_mcp_gen.schema_doc import canonical, rewrite_refs
 
 JOB_HANDLE_SCHEMA: Schema = {
     "type": "object",
@@ -42,33 +42,12 @@ PAGE_SCHEMA: Schema = {
 _ROOT_DROP = ("title", "default", "description")
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+def _renamer(renames: Mapping[str, str]) -> Callable[[str], str]:
+    def rewrite(ref: str) -> str:
+        name = ref.removeprefix("#/$defs/")
+        return f"#/$defs/{renames[name]}" if ref.startswith("#/$defs/") and name in renames else ref
 
-
-def _rewrite_refs(node: Any, renames: Mapping[str, str]) -> Any:
-    if isinstance(node, dict):
-        out = {k: _rewrite_refs(v, renames) for k, v in node.items()}
-        ref = out.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/") and ref[8:] in renames:
-            out["$ref"] = f"#/$defs/{renames[ref[8:]]}"
-        mapping = (
-            out.get("discriminator", {}).get("mapping")
-            if isinstance(out.get("discriminator"), dict)
-            else None
-        )
-        if isinstance(mapping, dict):
-            out["discriminator"] = {
-                **out["discriminator"],
-                "mapping": {
-                    k: (f"#/$defs/{renames[v[8:]]}" if isinstance(v, str) and v[8:] in renames else v)
-                    for k, v in mapping.items()
-                },
-            }
-        return out
-    if isinstance(node, list):
-        return [_rewrite_refs(v, renames) for v in node]
-    return node
+    return rewrite
 
 
 def _take_defs(schema: Schema, defs: dict[str, Schema]) -> Schema:
@@ -79,13 +58,14 @@ def _take_defs(schema: Schema, defs: dict[str, Schema]) -> Schema:
     renames: dict[str, str] = {}
     for name, body in own.items():
         new, n = name, 2
-        while new in defs and _canonical(defs[new]) != _canonical(body):
+        while new in defs and canonical(defs[new]) != canonical(body):
             new, n = f"{name}{n}", n + 1
         if new != name:
             renames[name] = new
-    rest = _rewrite_refs({k: v for k, v in schema.items() if k != "$defs"}, renames)
+    rewrite = _renamer(renames)
+    rest = rewrite_refs({k: v for k, v in schema.items() if k != "$defs"}, rewrite)
     for name, body in own.items():
-        defs[renames.get(name, name)] = _rewrite_refs(body, renames)
+        defs[renames.get(name, name)] = rewrite_refs(body, rewrite)
     return rest
 
 

@@ -6,13 +6,13 @@ narrows, a job tool stops being one (or starts). Everything else is reported but
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from truenas_mcp_gen.ir import Tool
 from truenas_mcp_gen.pipeline import Surface
+from truenas_mcp_gen.schema_doc import canonical
 
 
 @dataclass(frozen=True)
@@ -142,10 +142,6 @@ def compare_tools(old: Tool, new: Tool) -> list[Change]:
     return changes
 
 
-def _canonical(schema: Any) -> str:
-    return json.dumps(schema, sort_keys=True, separators=(",", ":"))
-
-
 def _renames(removed: Iterable[Tool], added: Iterable[Tool]) -> list[tuple[Tool, Tool]]:
     """Pairs that look like the same tool under a new name: same verb and same input schema.
 
@@ -154,10 +150,10 @@ def _renames(removed: Iterable[Tool], added: Iterable[Tool]) -> list[tuple[Tool,
     """
     by_key: dict[tuple[str, str], Tool] = {}
     for tool in added:
-        by_key.setdefault((tool.method.rpartition(".")[2], _canonical(tool.input_schema)), tool)
+        by_key.setdefault((tool.method.rpartition(".")[2], canonical(tool.input_schema)), tool)
     pairs = []
     for tool in removed:
-        match = by_key.pop((tool.method.rpartition(".")[2], _canonical(tool.input_schema)), None)
+        match = by_key.pop((tool.method.rpartition(".")[2], canonical(tool.input_schema)), None)
         if match is not None:
             pairs.append((tool, match))
     return pairs

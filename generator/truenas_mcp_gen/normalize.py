@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 
 from truenas_mcp_gen.errors import Diagnostic, Severity
-from truenas_mcp_gen.schema_doc import escape_pointer, map_subschemas_at
+from truenas_mcp_gen.schema_doc import canonical, escape_pointer, map_subschemas_at
 
 Schema = dict[str, Any]
 Pass = Callable[[Schema], Schema]
@@ -266,13 +266,9 @@ def _member_for(members: list[Any], prop: Any, value: str, def_name: str) -> int
 def _unique_def_name(defs: dict[str, Any], wanted: str, schema: Any) -> str:
     """Same name and same schema share a definition; a clash with a different schema gets a suffix."""
     name, n = wanted, 2
-    while name in defs and _canonical(defs[name]) != _canonical(schema):
+    while name in defs and canonical(defs[name]) != canonical(schema):
         name, n = f"{wanted}{n}", n + 1
     return name
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def normalize_schema(

@@ -87,12 +87,13 @@ def rewrite_refs(node: Any, rewrite: Any) -> Any:
     return map_subschemas(node, lambda sub: rewrite_refs(sub, rewrite))
 
 
-def _canonical(value: Any) -> str:
+def canonical(value: Any) -> str:
+    """One spelling per JSON value: how schemas are compared for equality throughout the generator."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _has_ref(node: Any) -> bool:
-    return '"$ref"' in _canonical(node)
+    return '"$ref"' in canonical(node)
 
 
 def merge_schema(
@@ -111,7 +112,7 @@ def merge_schema(
     root = {k: v for k, v in schema.items() if k != "$defs"}
     names: dict[str, str] = {}
     for name, sub in own.items():
-        if name not in defs or (_canonical(defs[name]) == _canonical(sub) and not _has_ref(sub)):
+        if name not in defs or (canonical(defs[name]) == canonical(sub) and not _has_ref(sub)):
             names[name] = name
             defs.setdefault(name, sub)  # placeholder; replaced by the rewritten schema below
             continue

@@ -15,33 +15,21 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from truenas_mcp.client.jobs import Job
 
-# Errnos the middleware defines on top of the OS ones (``middlewared/service_exception.py``).
-_CUSTOM_ERRNAMES = {
-    201: "ENOMETHOD",
-    202: "ESERVICESTARTFAILURE",
-    203: "EALERTCHECKERUNAVAILABLE",
-    204: "EREMOTENODEERROR",
-    205: "EDATASETISLOCKED",
-    206: "EINVALIDRRDTIMESTAMP",
-    207: "ENOTAUTHENTICATED",
-    208: "ESSLCERTVERIFICATIONERROR",
-}
-ENOTAUTHENTICATED = 207
-
-# JSON-RPC codes of ``api/base/server/ws_handler/rpc.py``.
-INVALID_JSON = -32700
-INVALID_REQUEST = -32600
-METHOD_NOT_FOUND = -32601
-INVALID_PARAMS = -32602
-INTERNAL_ERROR = -32603
-TOO_MANY_CONCURRENT_CALLS = -32000
-CALL_ERROR = -32001
+from truenas_mcp.wire import (
+    CALL_ERROR,
+    ENOTAUTHENTICATED,
+    INTERNAL_ERROR,
+    INVALID_JSON,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    TOO_MANY_CONCURRENT_CALLS,
+    errname,
+)
 
 
 def errname_of(errno: int | None) -> str | None:
-    if errno is None:
-        return None
-    return _CUSTOM_ERRNAMES.get(errno) or _errno.errorcode.get(errno)
+    return errname(errno)
 
 
 class TrueNASError(Exception):

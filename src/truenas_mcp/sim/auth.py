@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from truenas_mcp.sim.api import CallContext, Handler, Session
-from truenas_mcp.sim.errors import ENOTAUTHENTICATED, CallError
+from truenas_mcp.sim.errors import CallError
+from truenas_mcp.wire import ENOTAUTHENTICATED
 
 if TYPE_CHECKING:
     from truenas_mcp.sim.server import Simulator

@@ -9,25 +9,11 @@ from __future__ import annotations
 import errno as _errno
 from typing import Any
 
-ENOMETHOD = 201
-ESERVICESTARTFAILURE = 202
-EDATASETISLOCKED = 205
-ENOTAUTHENTICATED = 207
-
-_CUSTOM_NAMES = {
-    ENOMETHOD: "ENOMETHOD",
-    ESERVICESTARTFAILURE: "ESERVICESTARTFAILURE",
-    203: "EALERTCHECKERUNAVAILABLE",
-    204: "EREMOTENODEERROR",
-    EDATASETISLOCKED: "EDATASETISLOCKED",
-    206: "EINVALIDRRDTIMESTAMP",
-    ENOTAUTHENTICATED: "ENOTAUTHENTICATED",
-    208: "ESSLCERTVERIFICATIONERROR",
-}
+from truenas_mcp import wire
 
 
 def errname(code: int) -> str:
-    return _CUSTOM_NAMES.get(code) or _errno.errorcode.get(code, "EUNKNOWN")
+    return wire.errname(code) or "EUNKNOWN"
 
 
 class CallError(Exception):

@@ -14,14 +14,14 @@ import uuid
 from typing import Any
 
 from truenas_mcp import ejson
-from truenas_mcp.sim.errors import ENOMETHOD, CallError, ValidationErrors
+from truenas_mcp.sim.errors import CallError, ValidationErrors
 from truenas_mcp.sim.protocol import (
-    CONCURRENT_CALLS,
     CloseConnectionError,
     Connection,
     MethodNotFoundError,
     error_data,
 )
+from truenas_mcp.wire import ENOMETHOD
 
 
 def legacy_error(exc: BaseException) -> dict[str, Any]:
@@ -44,7 +44,6 @@ class LegacyConnection(Connection):
         super().__init__(sim, scope, send)
         self.connected = False
         self.features: list[str] = []
-        self._semaphore = asyncio.Semaphore(CONCURRENT_CALLS)
 
     def deliver_event(self, collection: str, msg: str, id: Any, fields: dict[str, Any] | None) -> None:
         frame: dict[str, Any] = {"msg": msg, "collection": collection, "id": id}
@@ -100,10 +99,7 @@ class LegacyConnection(Connection):
 
     async def _call(self, ident: Any, method: str, params: list[Any]) -> None:
         try:
-            async with self._semaphore:
-                if self.sim.faults.delay_seconds:  # a slow method holds its slot, as a real one does
-                    await asyncio.sleep(self.sim.faults.delay_seconds)
-                result = await self.sim.execute(self, method, params)
+            result = await self.execute_limited(method, params)
         except asyncio.CancelledError:
             raise
         except MethodNotFoundError:

@@ -21,20 +21,21 @@ from jsonschema import Draft202012Validator
 from truenas_mcp import ejson
 from truenas_mcp.sim.api import Session
 from truenas_mcp.sim.errors import CallError, ValidationErrors, errname
+from truenas_mcp.wire import (
+    CALL_ERROR,
+    INTERNAL_ERROR,
+    INVALID_JSON,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    TOO_MANY_CONCURRENT_CALLS,
+)
 
 if TYPE_CHECKING:
     from truenas_mcp.sim.server import Simulator
 
 ASGIReceive = Any
 ASGISend = Any
-
-INVALID_JSON = -32700
-INVALID_REQUEST = -32600
-METHOD_NOT_FOUND = -32601
-INVALID_PARAMS = -32602
-INTERNAL_ERROR = -32603
-TOO_MANY_CONCURRENT_CALLS = -32000
-CALL_ERROR = -32001
 
 UNAUTHENTICATED_MAX = 8192
 AUTHENTICATED_MAX = 65536
@@ -139,6 +140,14 @@ class Connection:
         self._send: Any = send
         self._outbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._semaphore = asyncio.Semaphore(CONCURRENT_CALLS)
+
+    async def execute_limited(self, method: str, params: list[Any]) -> Any:
+        """Run a call in one of the connection's 10 slots (``utils/lock.py``), after any injected delay."""
+        async with self._semaphore:
+            if self.sim.faults.delay_seconds:  # a slow method holds its slot, as a real one does
+                await asyncio.sleep(self.sim.faults.delay_seconds)
+            return await self.sim.execute(self, method, params)
 
     # -- outgoing ----------------------------------------------------------------------------------------
     def queue_frame(self, frame: dict[str, Any]) -> None:
@@ -255,7 +264,6 @@ class RpcConnection(Connection):
 
     def __init__(self, sim: Simulator, scope: dict[str, Any], send: ASGISend) -> None:
         super().__init__(sim, scope, send)
-        self._semaphore = asyncio.Semaphore(CONCURRENT_CALLS)
         self._in_flight = 0
 
     def _error(self, id_: Any, code: int, message: str, data: Any = None) -> None:
@@ -299,10 +307,7 @@ class RpcConnection(Connection):
 
     async def _call(self, id_: Any, notify: bool, method: str, params: list[Any]) -> None:
         try:
-            async with self._semaphore:
-                if self.sim.faults.delay_seconds:  # a slow method holds its slot, as a real one does
-                    await asyncio.sleep(self.sim.faults.delay_seconds)
-                result = await self.sim.execute(self, method, params)
+            result = await self.execute_limited(method, params)
         except asyncio.CancelledError:
             raise
         except MethodNotFoundError:

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import sysconfig
+from pathlib import Path
+
 from benchmarks.profile import summarize
 
-COLLAPSED = """\
-<module> (<string>:1);run (uvicorn/main.py:580);encode (/work/src/truenas_mcp/server/shaping.py:55) 30
-<module> (<string>:1);run (uvicorn/main.py:580);encode (/work/src/truenas_mcp/server/shaping.py:56) 10
-<module> (<string>:1);run (uvicorn/main.py:580);verify (/x/site-packages/jwt/api_jws.py:341) 60
+# py-spy names files by absolute path: these are the ones of this checkout and of this environment.
+SRC = Path(__file__).resolve().parents[2] / "src"
+SITE = Path(sysconfig.get_paths()["purelib"])
+COLLAPSED = f"""\
+<module> (<string>:1);run (uvicorn/main.py:580);encode ({SRC}/truenas_mcp/server/shaping.py:55) 30
+<module> (<string>:1);run (uvicorn/main.py:580);encode ({SRC}/truenas_mcp/server/shaping.py:56) 10
+<module> (<string>:1);run (uvicorn/main.py:580);verify ({SITE}/jwt/api_jws.py:341) 60
 not a sample line
 """
 

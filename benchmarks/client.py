@@ -1,6 +1,6 @@
-"""Benchmark of the client against the simulator (not a test; run by hand).
+"""Benchmark of the client against the simulator (run by hand from the checkout, in its environment).
 
-    /work/.venv/bin/python tests/client/bench_client.py [--calls 20000] [--in-flight 32]
+    python -m benchmarks.client [--calls 20000] [--in-flight 32]
 
 The simulator runs in its own process so its work does not share the client's event loop. Reports the p50
 round trip of ``core.ping`` over a bare ``websockets`` connection (JSON encode/decode by hand) and through

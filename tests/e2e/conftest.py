@@ -11,9 +11,7 @@ import asyncio
 import contextlib
 import os
 import re
-import shutil
 import signal
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -24,8 +22,8 @@ import pytest
 from truenas_mcp.demo import INSPECTOR_PACKAGE, MCP_REMOTE_PACKAGE, READY_LINE
 from truenas_mcp.sim.state import World
 
-ROOT = Path(__file__).resolve().parents[2]
-NPM_CACHE = ROOT / ".cache" / "npm"
+from ..node import NPM_CACHE, npm_install
+
 SDK_CLIENT = "@modelcontextprotocol/client@2.4.0"
 ERAS = ("legacy", "modern")
 START_TIMEOUT = 60.0
@@ -149,25 +147,6 @@ def demo_snapshots(count: int) -> list[str]:
     ids = [row["id"] for row in rows if not row.get("holds") and not row.get("clones")]
     assert len(ids) >= count, "the demo world has too few deletable snapshots for this test"
     return ids[:count]
-
-
-def npm_install(prefix: Path, packages: list[str], probe: Path) -> None:
-    """``npm install`` ``packages`` into ``prefix`` unless ``probe`` already exists; skip without npm."""
-    if probe.exists():
-        return
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.skip("npm/node are not installed: cannot run the real-client end-to-end tests")
-    prefix.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [npm, "install", "--no-audit", "--no-fund", "--prefix", str(prefix), *packages],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if done.returncode != 0 or not probe.exists():
-        pytest.fail(f"npm install {' '.join(packages)} failed:\n{done.stderr[-2000:]}")
 
 
 @pytest.fixture(scope="session")

@@ -35,8 +35,16 @@ async function connect({ elicitation }) {
     : new StreamableHTTPClientTransport(new URL(plan.url), {
         requestInit: { headers: { Authorization: `Bearer ${plan.token}` } },
       });
+  // Progress notifications as they arrive, in wire order. The SDK runs notification handlers a microtask
+  // later but settles a response at once, forgetting the request's `onprogress`: a notification read in
+  // the same chunk as the response (as a stdio bridge delivers them under load) never reaches `onprogress`
+  // although the server sent it first. `connect` chains this handler before its own.
+  const progress = [];
+  transport.onmessage = (message) => {
+    if (message.method === "notifications/progress") progress.push(message.params);
+  };
   await client.connect(transport);
-  return { client, asked };
+  return { client, asked, progress };
 }
 
 function structured(result) {
@@ -64,19 +72,21 @@ async function snapshotIds(client, id) {
 }
 
 const report = { era: plan.era };
-const { client } = await connect({ elicitation: false });
+const { client, progress: notified } = await connect({ elicitation: false });
 report.protocolVersion = client.getNegotiatedProtocolVersion?.() ?? null;
 report.tools = await listAll(client);
 report.read = structured(await client.callTool({ name: "system_info", arguments: {} }));
 
-let progress = 0;
+// Asking for progress gives the call a progress token; what the server sent for it is read off the wire
+// (every notification before the response has been seen once the call resolves).
+const before = notified.length;
 report.job = structured(
   await client.callTool(
     { name: "app_stop", arguments: { app_name: plan.app } },
-    { onprogress: () => (progress += 1), resetTimeoutOnProgress: true },
+    { onprogress: () => {}, resetTimeoutOnProgress: true },
   ),
 );
-report.jobProgress = progress;
+report.jobProgress = notified.slice(before).map(({ progress, total, message }) => ({ progress, total, message }));
 const apps = await client.callTool({ name: "app_query", arguments: { filters: [["name", "=", plan.app]] } });
 report.appState = apps.structuredContent?.result?.[0]?.state ?? null;
 

@@ -47,7 +47,11 @@ def check_common(report: dict[str, Any], two_step: str) -> None:
 
     assert report["job"]["isError"] is False
     assert report["job"]["structured"]["job"]["state"] == "SUCCESS"
-    assert report["jobProgress"] >= 1, "a job tool reports MCP progress while it waits"
+    notified = report["jobProgress"]
+    assert notified, "a job tool reports MCP progress while it waits, before its result"
+    values = [n["progress"] for n in notified]
+    assert values == sorted(set(values)) and values[-1] <= 100, f"progress must increase: {values}"
+    assert all(n["total"] == 100 and n["message"] for n in notified), notified
     assert report["appState"] == "STOPPED"
 
     preview = report["preview"]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ..node import require_node
 from .walkthrough import ROOT, ci_command, readme_blocks, run_demo, workspace
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -34,6 +35,7 @@ def test_every_relative_link_resolves() -> None:
 
 @pytest.mark.slow
 def test_the_demo_command_works_word_for_word_in_a_fresh_copy(tmp_path: Path) -> None:
+    require_node()  # the walkthrough runs the Inspector command the demo prints, through npx
     with workspace(from_head=False) as checkout:
         listing = run_demo(checkout, readme_blocks(README)["demo"])
     assert "system_info" in listing and "zfs_snapshot_query" in listing

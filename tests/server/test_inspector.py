@@ -9,39 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from truenas_mcp.server.settings import ServerSettings
 
+from ..node import NPM_CACHE, npm_install
 from .conftest import ERAS, bearer
 
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
-CACHE = Path(__file__).resolve().parents[2] / ".cache" / "npm"
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
 def inspector() -> Path:
-    binary = CACHE / "node_modules" / ".bin" / "mcp-inspector"
-    if binary.exists():
-        return binary
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        pytest.skip("npm/node are not installed: cannot run the MCP Inspector end-to-end test")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [npm, "install", "--no-audit", "--no-fund", "--prefix", str(CACHE), INSPECTOR],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if done.returncode != 0 or not binary.exists():
-        pytest.fail(f"npm install {INSPECTOR} failed:\n{done.stderr[-2000:]}")
+    binary = NPM_CACHE / "node_modules" / ".bin" / "mcp-inspector"
+    npm_install(NPM_CACHE, [INSPECTOR], binary)
     return binary
 
 

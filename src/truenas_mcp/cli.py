@@ -82,6 +82,7 @@ def sim(
     from truenas_mcp.sim.recording import RecordingNotFoundError
     from truenas_mcp.sim.server import Simulator, run_until_stopped
     from truenas_mcp.sim.state import World
+    from truenas_mcp.sim.world_seed import demo_world
 
     try:
         faults = Faults.from_dict(json.loads(faults_json)) if faults_json else Faults()
@@ -94,7 +95,7 @@ def sim(
             context.load_cert_chain(tls[0], tls[1])
         except (ssl.SSLError, OSError) as exc:
             raise click.BadParameter(f"cannot load certificate/key: {exc}", param_hint="--tls") from exc
-    world = World.load(state) if state is not None and state.exists() else World.demo()
+    world = World.load(state) if state is not None and state.exists() else demo_world()
     key = _key_from_file(api_key_file) if api_key_file else None
     try:
         simulator = Simulator(

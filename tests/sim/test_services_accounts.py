@@ -12,12 +12,12 @@ import pytest
 from truenas_mcp.sim.api import Session
 from truenas_mcp.sim.errors import CallError, ValidationErrors
 from truenas_mcp.sim.services.local import Event, LocalSimulator
-from truenas_mcp.sim.state import World
+from truenas_mcp.sim.world_seed import demo_world
 
 
 @pytest.fixture
 def sim() -> LocalSimulator:
-    return LocalSimulator(World.demo())
+    return LocalSimulator(demo_world())
 
 
 async def call(sim: LocalSimulator, method: str, *params: Any) -> Any:

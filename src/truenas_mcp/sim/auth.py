@@ -17,14 +17,12 @@ import secrets
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from truenas_mcp.sim.api import CallContext, Handler, Session
 from truenas_mcp.sim.errors import CallError
+from truenas_mcp.sim.state import World
 from truenas_mcp.wire import ENOTAUTHENTICATED
-
-if TYPE_CHECKING:
-    from truenas_mcp.sim.server import Simulator
 
 MECHANISMS_AAL1 = ["API_KEY_PLAIN", "TOKEN_PLAIN", "PASSWORD_PLAIN"]
 
@@ -174,10 +172,18 @@ def user_info(username: str, roles: frozenset[str]) -> dict[str, Any]:
     }
 
 
+class AuthHost(Protocol):
+    """What the ``auth.*`` methods need of the running simulator (``server.Simulator`` is one)."""
+
+    world: World
+    # username → base32 TOTP secret of users who must complete an OTP_TOKEN step after their password
+    twofactor_secrets: dict[str, str]
+
+
 class AuthMethods:
     """The ``auth.*`` methods the protocol layer owns; one instance per simulator."""
 
-    def __init__(self, engine: Simulator) -> None:
+    def __init__(self, engine: AuthHost) -> None:
         self.engine = engine
         self.tokens = TokenStore()
         self._otp_pending: dict[str, str] = {}  # session id → username awaiting OTP_TOKEN

@@ -32,11 +32,15 @@ from truenas_mcp.sim.auth import AuthMethods, RateLimiter, authorize, not_authen
 from truenas_mcp.sim.core_methods import PRIVATE_METHODS, CoreMethods
 from truenas_mcp.sim.errors import CallError
 from truenas_mcp.sim.faults import Faults
+from truenas_mcp.sim.http import handle_http
 from truenas_mcp.sim.jobs import Job, JobManager
+from truenas_mcp.sim.legacy import LegacyConnection
 from truenas_mcp.sim.protocol import LARGE_MESSAGE_MAX, Connection, MethodNotFoundError, RpcConnection
 from truenas_mcp.sim.recording import Recording, load_recording
+from truenas_mcp.sim.services import HANDLERS
 from truenas_mcp.sim.state import World
 from truenas_mcp.sim.validate import validate_params
+from truenas_mcp.sim.world_seed import demo_world
 
 ADMIN_USERNAME = "truenas_admin"
 RPC_PATHS = frozenset({"/api/current", "/api/v25.04.2"})
@@ -104,7 +108,7 @@ class Simulator:
         rate_limit_delay: tuple[float, float] = (1.0, 10.0),
     ) -> None:
         self.recording: Recording = load_recording(spec_path)
-        self.world: World = world if world is not None else World.demo()
+        self.world: World = world if world is not None else demo_world()
         self.faults = faults if faults is not None else Faults()
         self.loopback_is_secure = not insecure_loopback
         self.connections: set[Connection] = set()
@@ -115,8 +119,6 @@ class Simulator:
         self.twofactor_secrets: dict[str, str] = {}
         self.auth = AuthMethods(self)
         self.core = CoreMethods(self)
-        from truenas_mcp.sim.services import HANDLERS
-
         # The protocol layer's own methods win over any same-named behaviour implementation.
         self._handlers: dict[str, Handler] = {**HANDLERS, **self.auth.handlers(), **self.core.handlers()}
         self.admin_api_key = self._install_admin_key(admin_api_key)
@@ -251,14 +253,10 @@ class Simulator:
             if path in RPC_PATHS:
                 await RpcConnection(self, scope, send).serve(receive)
             elif path == "/websocket":
-                from truenas_mcp.sim.legacy import LegacyConnection
-
                 await LegacyConnection(self, scope, send).serve(receive)
             else:
                 await send({"type": "websocket.close", "code": 1008, "reason": "Not found"})
         elif scope["type"] == "http":
-            from truenas_mcp.sim.http import handle_http
-
             await handle_http(self, scope, receive, send)
 
     @contextlib.asynccontextmanager

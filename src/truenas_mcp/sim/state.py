@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from truenas_mcp import ejson
+from truenas_mcp.sim.alerts import make_alert
 
 STATE_FORMAT: Final = 1
 _PBKDF2_ROUNDS: Final = 29000
@@ -82,13 +83,6 @@ class World:
     _started: float = field(default_factory=time.monotonic, repr=False, compare=False)
 
     # -- construction and persistence ---------------------------------------------------------------
-
-    @classmethod
-    def demo(cls, seed: int = 0) -> World:
-        """The seeded demo world (same ``seed`` → same world, byte for byte)."""
-        from truenas_mcp.sim.world_seed import build_demo
-
-        return build_demo(seed)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> World:
@@ -285,15 +279,12 @@ class World:
         row["revoked"] = True
         row["revoked_reason"] = reason
         row["expires_at"] = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-        from truenas_mcp.sim.world_seed import make_alert
-
         text = (
             f"{row['name']}: API key has been revoked and must either be renewed or deleted. Once the "
             "maintenance is complete, API client configuration must be updated to use the renewed API key."
         )
         self.table("alert").append(
             make_alert(
-                self,
                 klass="ApiKeyRevoked",
                 level="WARNING",
                 text=text,

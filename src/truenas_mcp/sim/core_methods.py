@@ -152,7 +152,7 @@ class CoreMethods:
                 raise CallError("Not authorized", errno.EACCES)
         elif not (
             session.full_admin
-            or (event.get("no_authz_required") and session.credential_type != "API_KEY")
+            or event.get("no_authz_required")
             or not session.roles.isdisjoint(event.get("roles") or [])
         ):
             raise CallError("Not authorized", errno.EACCES)

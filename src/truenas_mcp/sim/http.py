@@ -22,6 +22,7 @@ from truenas_mcp.sim.errors import CallError
 from truenas_mcp.sim.jobs import Job
 from truenas_mcp.sim.protocol import Connection, Host, MethodNotFoundError
 from truenas_mcp.sim.recording import Recording
+from truenas_mcp.sim.roles import expand
 from truenas_mcp.sim.state import World
 
 API_VERSIONS = ["v25.04.0", "v25.04.1", "v25.04.2"]
@@ -93,10 +94,11 @@ def _authenticate(sim: HttpHost, request: Request, caller: Connection) -> bool:
             return False
         session.username, session.credential_type = found.username, "TOKEN"
         session.roles = found.roles
-        return True
     else:
         return False
-    session.roles = world.roles_for(session.username)
+    if session.credential_type != "TOKEN":  # a token carries the roles it was issued with
+        session.roles = world.roles_for(session.username)
+    session.expanded_roles = expand(sim.recording.methods, session.roles)
     return True
 
 

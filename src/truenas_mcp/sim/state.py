@@ -271,6 +271,13 @@ class World:
         user.setdefault("api_keys", []).append(key_id)
         return self._api_key_record(row), f"{key_id}-{secret}"
 
+    def delete_api_key(self, key_id: int) -> None:
+        """Remove the key and its mention in the owner's ``api_keys``."""
+        self.tables["api_key"] = [k for k in self.table("api_key") if k["id"] != key_id]
+        for user in self.table("user"):
+            if key_id in user.get("api_keys", []):
+                user["api_keys"].remove(key_id)
+
     def revoke_api_key(self, key_id: int, reason: str) -> None:
         """Mark the key revoked and raise the ``ApiKeyRevoked`` alert, as ``api_key.revoke`` does."""
         row = self.find("api_key", "id", key_id)

@@ -34,7 +34,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from truenas_mcp import __version__
-from truenas_mcp.server import builtin
+from truenas_mcp.server import builtin, presentation
 from truenas_mcp.server.access import Principal, ToolRef, principal_of
 from truenas_mcp.server.auth import BearerAuthMiddleware, build_verifier, metadata_routes
 from truenas_mcp.server.authz import READONLY_ADMIN, SCOPE_PREFIX, known_roles
@@ -76,7 +76,8 @@ class Listings:
             entries: list[tuple[ToolRef, dict[str, Any]]] = []
             for name in profile.listed:
                 spec = by_name[name]
-                entries.append((ToolRef(spec.name, spec.method, spec.policy), spec.definition()))
+                listed = presentation.listed(spec, self._runtime.catalog.by_method)
+                entries.append((ToolRef(spec.name, spec.method, spec.policy), listed))
             entries += [(ToolRef(b.name, None, None), b.definition) for b in profile.builtins]
             entries.sort(key=lambda entry: entry[0].name)
             cached = self._cache[profile.name] = entries

@@ -27,7 +27,7 @@ from truenas_mcp.client.errors import (
 )
 from truenas_mcp.client.errors import ValidationError as TrueNASValidationError
 from truenas_mcp.models import validate_arguments
-from truenas_mcp.server import audit, builtin, jobs, redact, shaping
+from truenas_mcp.server import audit, builtin, jobs, presentation, redact, shaping
 from truenas_mcp.server.access import AccessPolicy, Principal, ToolRef
 from truenas_mcp.server.authz import RolePolicy
 from truenas_mcp.server.confirm import (
@@ -371,7 +371,10 @@ class ToolRuntime:
             inner = arguments.get("arguments", {})
             if not isinstance(inner, dict):
                 raise ToolError("call_tool: `arguments` must be an object", "invalid_arguments")
-            _no_extra(arguments, {"name", "arguments"}, name)
+            _no_extra(arguments, {"name", "arguments", TOKEN_ARGUMENT}, name)
+            if TOKEN_ARGUMENT in arguments:
+                # A model may put the token beside `arguments` rather than inside: both mean this call.
+                inner = {**inner, TOKEN_ARGUMENT: arguments[TOKEN_ARGUMENT]}
             if ctx.profile.builtin(target) is not None:
                 raise ToolError(f"call_tool: call {target} directly, it is listed", "invalid_arguments")
             return await self.call_catalog_tool(ctx, target, inner)
@@ -395,11 +398,14 @@ class ToolRuntime:
 
     def _describe(self, ctx: CallContext, arguments: dict[str, Any]) -> dict[str, Any]:
         target = _string(arguments, "name", builtin.DESCRIBE_TOOL)
-        _no_extra(arguments, {"name"}, builtin.DESCRIBE_TOOL)
+        _no_extra(arguments, {"name", "full"}, builtin.DESCRIBE_TOOL)
+        full = arguments.get("full", False)
+        if not isinstance(full, bool):
+            raise ToolError(f"{builtin.DESCRIBE_TOOL}: `full` must be true or false", "invalid_arguments")
         tool = self.resolve(ctx.profile, target)
         if not self.access.visible(ctx.principal, ToolRef(tool.name, tool.method, tool.policy)):
             raise ToolError(f"unknown tool {target!r}", "unknown")
-        structured = {"result": tool.definition()}
+        structured = {"result": presentation.describe(tool, self.catalog.by_method, full=full)}
         return text_result(structured, shaping.dumps(structured))
 
     async def _job_tool(self, ctx: CallContext, name: str, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 The README marks the commands a newcomer runs with ``<!-- readme-test: NAME -->`` before their ``sh``
 block. This script copies the repository as a clone would have it (tracked files plus new, not ignored
-ones, so uncommitted work is checked too; ``--from-head`` clones the last commit instead) into a temporary
-folder laid out as the README describes (``shared/`` beside the checkout), then:
+ones, so uncommitted work is checked too, committed once in the copy so that it is a repository as a clone
+is; ``--from-head`` clones the last commit instead) into a temporary folder, with the workspace's
+``shared/`` beside it when there is one, then:
 
 * ``demo``: runs the block in a shell, waits for the ready line, runs the MCP Inspector command the demo
   printed (as printed, through ``npx``), then presses Ctrl-C (SIGINT to the process group, as a terminal
@@ -52,16 +53,29 @@ def ci_command(ci_script: str) -> str:
     return lines[-1]
 
 
+# A fixed identity for the copy's one commit: the machine may have no git identity configured.
+_GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "readme walkthrough",
+    "GIT_AUTHOR_EMAIL": "readme@localhost",
+    "GIT_COMMITTER_NAME": "readme walkthrough",
+    "GIT_COMMITTER_EMAIL": "readme@localhost",
+}
+
+
+def _git(*args: str | Path, cwd: Path) -> bytes:
+    env = {**os.environ, **_GIT_IDENTITY}
+    return subprocess.run(["git", *map(str, args)], cwd=cwd, env=env, check=True, capture_output=True).stdout
+
+
 def copy_checkout(source: Path, dest: Path, *, from_head: bool) -> None:
-    """``dest`` as a fresh clone of ``source`` (with uncommitted work unless ``from_head``)."""
+    """``dest`` as a fresh clone of ``source`` (with uncommitted work unless ``from_head``).
+
+    Either way ``dest`` is a git repository, as a clone is: the test suite it runs lists files with git.
+    """
     if from_head:
-        subprocess.run(["git", "clone", "-q", str(source), str(dest)], check=True)
+        _git("clone", "-q", source, dest, cwd=source)
         return
-    listed = subprocess.run(
-        ["git", "-C", str(source), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        check=True,
-        capture_output=True,
-    ).stdout.decode()
+    listed = _git("ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=source).decode()
     for name in filter(None, listed.split("\0")):
         src = source / name
         if not src.exists() and not src.is_symlink():
@@ -69,24 +83,32 @@ def copy_checkout(source: Path, dest: Path, *, from_head: bool) -> None:
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, target, follow_symlinks=False)
+    _git("init", "-q", cwd=dest)
+    _git("add", "-A", cwd=dest)
+    _git("commit", "-q", "--no-verify", "--no-gpg-sign", "-m", "the checkout as it was copied", cwd=dest)
 
 
 @contextmanager
 def workspace(from_head: bool) -> Iterator[Path]:
-    """A temporary ``<tmp>/truenas-mcp`` checkout with ``<tmp>/shared`` beside it; removed afterwards."""
+    """A temporary ``<tmp>/truenas-mcp`` checkout, with ``<tmp>/shared`` beside it when this checkout has one
+    (the workspace's recordings and reference source); removed afterwards."""
     shared = ROOT.parent / "shared"
-    if not (shared / "spec").is_dir():
-        raise WalkthroughError(f"{shared}/spec is missing: the README's layout needs the recording there")
     with tempfile.TemporaryDirectory(prefix="readme-") as tmp:
-        (Path(tmp) / "shared").symlink_to(shared)
+        if shared.is_dir():
+            (Path(tmp) / "shared").symlink_to(shared.resolve())
         checkout = Path(tmp) / "truenas-mcp"
         copy_checkout(ROOT, checkout, from_head=from_head)
         yield checkout
 
 
 def _environment() -> dict[str, str]:
-    # A newcomer's shell: nothing from the test run that could point the demo elsewhere.
+    # A newcomer's shell: nothing from the test run that could point the demo elsewhere, and no virtual
+    # environment's bin on PATH (`python3` is the machine's, as for someone who just cloned).
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRUENAS_", "VIRTUAL_ENV", "NOX_"))}
+    active = {Path(p).resolve() for p in (os.environ.get("VIRTUAL_ENV"), sys.prefix) if p}
+    active.discard(Path(sys.base_prefix).resolve())
+    kept = [d for d in env.get("PATH", "").split(os.pathsep) if d and Path(d).resolve().parent not in active]
+    env["PATH"] = os.pathsep.join(kept)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -44,12 +45,18 @@ from truenas_mcp.server.hygiene import HostOriginMiddleware, RateLimitMiddleware
 from truenas_mcp.server.logs import RequestIdMiddleware
 from truenas_mcp.server.metrics import CONTENT_TYPE
 from truenas_mcp.server.profiles import PATH_ALL, PATH_DEFAULT, PATH_READONLY, Profile, ProfileError
+from truenas_mcp.server.versions import ProtocolVersionMiddleware
 
 log = logging.getLogger("truenas_mcp.server")
 
 PROFILE_SCOPE_KEY = "truenas_mcp.profile"
 FAMILY_SCOPE_KEY = "truenas_mcp.schema_family"
 _LIST_TTL_MS = 300_000
+# A tools/list page ends at list_page_size tools or this many bytes of definitions, whichever comes
+# first: a client that re-reads the first page before calling a tool it has not seen (the Python SDK
+# does, to validate the answer) pays this much, not the whole catalogue's share of a 100-tool page.
+# Large enough for the default and read-only profiles to stay one page.
+LIST_PAGE_BYTES = 64 * 1024
 
 
 def instructions(runtime: ToolRuntime) -> str:
@@ -69,6 +76,9 @@ class Listings:
     def __init__(self, runtime: ToolRuntime) -> None:
         self._runtime = runtime
         self._cache: dict[tuple[str, str | None], list[tuple[ToolRef, dict[str, Any]]]] = {}
+        # Encoded size per listed definition, keyed by identity (the definition is kept with it, so an
+        # identity is never reused while its entry exists).
+        self._sizes: dict[int, tuple[dict[str, Any], int]] = {}
         self.portable = portable.PortableTools()
 
     def definitions(
@@ -102,14 +112,27 @@ class Listings:
             for ref, definition in self.definitions(profile, family)
             if ref.policy is None or self._runtime.access.visible(principal, ref)
         ]
-        size = self._runtime.settings.list_page_size
         offset = _decode_cursor(profile, cursor) if cursor is not None else 0
         if offset > len(entries):
             raise MCPError(types.INVALID_PARAMS, "invalid cursor: past the end of the tool list")
-        result: dict[str, Any] = {"tools": entries[offset : offset + size]}
-        if offset + size < len(entries):
-            result["nextCursor"] = _encode_cursor(profile, offset + size)
+        end = offset + self._fitting(entries[offset : offset + self._runtime.settings.list_page_size])
+        result: dict[str, Any] = {"tools": entries[offset:end]}
+        if end < len(entries):
+            result["nextCursor"] = _encode_cursor(profile, end)
         return result
+
+    def _fitting(self, entries: list[dict[str, Any]]) -> int:
+        """How many of ``entries`` fit in one page (at least one, so paging always advances)."""
+        total = 0
+        for count, definition in enumerate(entries):
+            known = self._sizes.get(id(definition))
+            if known is None:
+                size = len(json.dumps(definition, separators=(",", ":")).encode())
+                known = self._sizes[id(definition)] = (definition, size)
+            total += known[1]
+            if total > LIST_PAGE_BYTES and count:
+                return count
+        return len(entries)
 
 
 def _encode_cursor(profile: Profile, offset: int) -> str:
@@ -345,6 +368,7 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
             allowed_origins=settings.allowed_origins,
         ),
         Middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes),
+        Middleware(ProtocolVersionMiddleware, prefix=PATH_DEFAULT),
     ]
     extra_routes: list[Route] = []
     if verifier is not None:

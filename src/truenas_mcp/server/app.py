@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -34,21 +35,28 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from truenas_mcp import __version__
-from truenas_mcp.server import builtin, presentation
+from truenas_mcp.server import builtin, portable, presentation
 from truenas_mcp.server.access import Principal, ToolRef, principal_of
 from truenas_mcp.server.auth import BearerAuthMiddleware, build_verifier, metadata_routes
 from truenas_mcp.server.authz import READONLY_ADMIN, SCOPE_PREFIX, known_roles
-from truenas_mcp.server.calls import CallContext, ToolRuntime
+from truenas_mcp.server.calls import CallContext, ToolRuntime, error_result
 from truenas_mcp.server.confirm import NO_CHANNEL, ConfirmChannel
 from truenas_mcp.server.hygiene import HostOriginMiddleware, RateLimitMiddleware, TokenBuckets
 from truenas_mcp.server.logs import RequestIdMiddleware
 from truenas_mcp.server.metrics import CONTENT_TYPE
 from truenas_mcp.server.profiles import PATH_ALL, PATH_DEFAULT, PATH_READONLY, Profile, ProfileError
+from truenas_mcp.server.versions import ProtocolVersionMiddleware
 
 log = logging.getLogger("truenas_mcp.server")
 
 PROFILE_SCOPE_KEY = "truenas_mcp.profile"
+FAMILY_SCOPE_KEY = "truenas_mcp.schema_family"
 _LIST_TTL_MS = 300_000
+# A tools/list page ends at list_page_size tools or this many bytes of definitions, whichever comes
+# first: a client that re-reads the first page before calling a tool it has not seen (the Python SDK
+# does, to validate the answer) pays this much, not the whole catalogue's share of a 100-tool page.
+# Large enough for the default and read-only profiles to stay one page.
+LIST_PAGE_BYTES = 64 * 1024
 
 
 def instructions(runtime: ToolRuntime) -> str:
@@ -67,10 +75,19 @@ class Listings:
 
     def __init__(self, runtime: ToolRuntime) -> None:
         self._runtime = runtime
-        self._cache: dict[str, list[tuple[ToolRef, dict[str, Any]]]] = {}
+        self._cache: dict[tuple[str, str | None], list[tuple[ToolRef, dict[str, Any]]]] = {}
+        # Encoded size per listed definition, keyed by identity (the definition is kept with it, so an
+        # identity is never reused while its entry exists).
+        self._sizes: dict[int, tuple[dict[str, Any], int]] = {}
+        self.portable = portable.PortableTools()
 
-    def definitions(self, profile: Profile) -> list[tuple[ToolRef, dict[str, Any]]]:
-        cached = self._cache.get(profile.name)
+    def definitions(
+        self, profile: Profile, family: portable.Family | None = None
+    ) -> list[tuple[ToolRef, dict[str, Any]]]:
+        cached = self._cache.get((profile.name, family))
+        if cached is None and family is not None:
+            cached = [(ref, self.portable.definition(family, d)) for ref, d in self.definitions(profile)]
+            self._cache[(profile.name, family)] = cached
         if cached is None:
             by_name = self._runtime.catalog.by_name
             entries: list[tuple[ToolRef, dict[str, Any]]] = []
@@ -80,23 +97,42 @@ class Listings:
                 entries.append((ToolRef(spec.name, spec.method, spec.policy), listed))
             entries += [(ToolRef(b.name, None, None), b.definition) for b in profile.builtins]
             entries.sort(key=lambda entry: entry[0].name)
-            cached = self._cache[profile.name] = entries
+            cached = self._cache[(profile.name, None)] = entries
         return cached
 
-    def page(self, profile: Profile, principal: Principal, cursor: str | None) -> dict[str, Any]:
+    def page(
+        self,
+        profile: Profile,
+        principal: Principal,
+        cursor: str | None,
+        family: portable.Family | None = None,
+    ) -> dict[str, Any]:
         entries = [
             definition
-            for ref, definition in self.definitions(profile)
+            for ref, definition in self.definitions(profile, family)
             if ref.policy is None or self._runtime.access.visible(principal, ref)
         ]
-        size = self._runtime.settings.list_page_size
         offset = _decode_cursor(profile, cursor) if cursor is not None else 0
         if offset > len(entries):
             raise MCPError(types.INVALID_PARAMS, "invalid cursor: past the end of the tool list")
-        result: dict[str, Any] = {"tools": entries[offset : offset + size]}
-        if offset + size < len(entries):
-            result["nextCursor"] = _encode_cursor(profile, offset + size)
+        end = offset + self._fitting(entries[offset : offset + self._runtime.settings.list_page_size])
+        result: dict[str, Any] = {"tools": entries[offset:end]}
+        if end < len(entries):
+            result["nextCursor"] = _encode_cursor(profile, end)
         return result
+
+    def _fitting(self, entries: list[dict[str, Any]]) -> int:
+        """How many of ``entries`` fit in one page (at least one, so paging always advances)."""
+        total = 0
+        for count, definition in enumerate(entries):
+            known = self._sizes.get(id(definition))
+            if known is None:
+                size = len(json.dumps(definition, separators=(",", ":")).encode())
+                known = self._sizes[id(definition)] = (definition, size)
+            total += known[1]
+            if total > LIST_PAGE_BYTES and count:
+                return count
+        return len(entries)
 
 
 def _encode_cursor(profile: Profile, offset: int) -> str:
@@ -121,6 +157,16 @@ def profile_of(ctx: ServerRequestContext[Any, Any], fallback: Profile) -> Profil
         if isinstance(profile, Profile):
             return profile
     return fallback
+
+
+def family_of(ctx: ServerRequestContext[Any, Any]) -> portable.Family | None:
+    """The schema family the request's URL asked for (``?schema=``), if any."""
+    request = ctx.request
+    if isinstance(request, Request):
+        family = request.scope.get("state", {}).get(FAMILY_SCOPE_KEY)
+        if family in portable.FAMILIES:
+            return family
+    return None
 
 
 def _complete(ctx: ServerRequestContext[Any, Any], result: dict[str, Any]) -> dict[str, Any]:
@@ -179,7 +225,7 @@ def build_server(runtime: ToolRuntime, *, fallback: Profile | None = None) -> Se
     ) -> dict[str, Any]:
         profile = profile_of(ctx, default)
         cursor = params.cursor if params is not None else None
-        return _complete(ctx, listings.page(profile, principal_of(ctx.request), cursor))
+        return _complete(ctx, listings.page(profile, principal_of(ctx.request), cursor, family_of(ctx)))
 
     async def on_call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
@@ -191,7 +237,20 @@ def build_server(runtime: ToolRuntime, *, fallback: Profile | None = None) -> Se
             channel=confirm_channel(ctx, params),
             client_name=_client_name(ctx),
         )
-        return _complete(ctx, await runtime.call(call, params.name, params.arguments))
+        arguments = params.arguments
+        family = family_of(ctx)
+        if family is not None and arguments is not None:
+            try:
+                arguments = listings.portable.arguments(
+                    family, params.name, served_schema(params.name), dict(arguments)
+                )
+            except portable.PortableError as exc:
+                return _complete(ctx, error_result(f"{params.name}: {exc}"))
+        return _complete(ctx, await runtime.call(call, params.name, arguments))
+
+    def served_schema(name: str) -> dict[str, Any] | None:
+        tool = runtime.catalog.by_name.get(name)
+        return presentation.input_schema(tool) if tool is not None else input_schema(name)
 
     def input_schema(name: str) -> dict[str, Any] | None:
         tool = runtime.catalog.by_name.get(name)
@@ -237,7 +296,13 @@ class ProfileRoute:
         except ProfileError as exc:
             await JSONResponse({"error": str(exc)}, status_code=404)(scope, receive, send)
             return
+        try:
+            family = portable.family_of(Request(scope).query_params.get(portable.QUERY_FLAG))
+        except portable.PortableError as exc:
+            await JSONResponse({"error": str(exc)}, status_code=400)(scope, receive, send)
+            return
         scope.setdefault("state", {})[PROFILE_SCOPE_KEY] = profile
+        scope["state"][FAMILY_SCOPE_KEY] = family
         await self._transport(scope, receive, send)
 
 
@@ -303,6 +368,7 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
             allowed_origins=settings.allowed_origins,
         ),
         Middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes),
+        Middleware(ProtocolVersionMiddleware, prefix=PATH_DEFAULT),
     ]
     extra_routes: list[Route] = []
     if verifier is not None:

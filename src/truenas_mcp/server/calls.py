@@ -27,7 +27,7 @@ from truenas_mcp.client.errors import (
 )
 from truenas_mcp.client.errors import ValidationError as TrueNASValidationError
 from truenas_mcp.models import validate_arguments
-from truenas_mcp.server import audit, builtin, jobs, presentation, redact, shaping
+from truenas_mcp.server import audit, builtin, jobs, messages, presentation, redact, shaping
 from truenas_mcp.server.access import AccessPolicy, Principal, ToolRef
 from truenas_mcp.server.authz import RolePolicy
 from truenas_mcp.server.confirm import (
@@ -216,7 +216,7 @@ class ToolRuntime:
         tool = self.catalog.by_name.get(name)
         if tool is None:
             raise ToolError(
-                f"unknown tool {name!r}; use search_tools to find tools by what they do", "unknown"
+                messages.unknown_tool(name, self.catalog.by_name, self.catalog.by_method), "unknown"
             )
         reason = self.profiles.excluded.get(name)
         if reason is not None:
@@ -252,7 +252,7 @@ class ToolRuntime:
         validated, errors = validate_arguments(tool.args_model(), arguments)
         if validated is None:
             lines = [f"invalid arguments for {name} (nothing was sent to TrueNAS):"]
-            lines += [f"- {e.path or '(arguments)'}: {e.message}" for e in errors]
+            lines += messages.field_lines(errors, arguments)
             raise ToolError("\n".join(lines), "invalid_arguments")
         decision = await self.access.authorize(ctx.principal, ref, validated)
         if decision.outcome == "deny":

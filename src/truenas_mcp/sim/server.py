@@ -238,15 +238,15 @@ class Simulator:
 
             async def body(job: Job) -> Any:
                 # Job params are validated when the job runs: bad ones give a FAILED job, not -32602.
-                validate_params(entry["accepts"], self.recording.accepts(method), params)
-                result = await self._run(conn, method, params, job)
+                args = validate_params(entry["accepts"], self.recording.accepts(method), params)
+                result = await self._run(conn, method, args, job)
                 if job.output is not None and not job.output:
                     job.output.extend(ejson.dumps(result).encode())
                 return result
 
             return self.jobs.start(method, params, session, body, pipe_in=pipe_in, want_output=want_output)
         if entry is not None:
-            validate_params(entry["accepts"], self.recording.accepts(method), params)
+            params = validate_params(entry["accepts"], self.recording.accepts(method), params)
         return await self._run(conn, method, params, None)
 
     async def _run(self, conn: Connection, method: str, params: list[Any], job: Job | None) -> Any:

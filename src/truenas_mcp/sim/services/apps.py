@@ -9,6 +9,7 @@ version exists and is newer), then moves the app to that version: ``app.query`` 
 from __future__ import annotations
 
 import copy
+import errno
 from typing import Any, Final
 
 from truenas_mcp.sim.api import CallContext, Handler
@@ -48,7 +49,7 @@ def _target(app: dict[str, Any], wanted: str) -> str:
         raise CallError(f"Unable to locate {version!r} version for {app['metadata']['name']!r} app")
     if _key(version) <= _key(app["version"]):
         raise ValidationErrors(
-            [("options.app_version", "Upgrade version must be greater than current version")]
+            [("options.app_version", "Upgrade version must be greater than current version", errno.EINVAL)]
         )
     return version
 

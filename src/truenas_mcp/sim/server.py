@@ -8,8 +8,9 @@ jobs and events) and ``Simulator.serve`` puts it on a socket::
         running.admin_api_key   # API key of truenas_admin (FULL_ADMIN)
         running.faults.delay_seconds = 0.5   # takes effect on the next message
 
-Behaviour of individual methods lives in ``services`` (the stateful ones) and ``fake`` (everything else,
-answers that validate against the recording); this module never decides what a method does.
+Behaviour of individual methods lives in ``services`` (hand-written) and ``engine`` (every CRUD and config
+namespace, from the recording); a method neither serves answers ``[ENOTSUP] simulator: <method> is not
+simulated``. This module never decides what a method does.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from truenas_mcp import ejson
 from truenas_mcp.sim.api import CallContext, EventKind, Handler
 from truenas_mcp.sim.auth import AuthMethods, RateLimiter, authorize, not_authenticated
 from truenas_mcp.sim.core_methods import PRIVATE_METHODS, CoreMethods
+from truenas_mcp.sim.engine import not_simulated
+from truenas_mcp.sim.engine.build import engine_handlers
 from truenas_mcp.sim.errors import CallError
 from truenas_mcp.sim.faults import Faults
 from truenas_mcp.sim.http import handle_http
@@ -156,8 +159,13 @@ class Simulator:
         self.twofactor_secrets: dict[str, str] = {}
         self.auth = AuthMethods(self)
         self.core = CoreMethods(self)
-        # The protocol layer's own methods win over any same-named behaviour implementation.
-        self._handlers: dict[str, Handler] = {**HANDLERS, **self.auth.handlers(), **self.core.handlers()}
+        # The protocol layer's own methods win over hand-written behaviour, which wins over the engine.
+        self._handlers: dict[str, Handler] = {
+            **engine_handlers(self.recording),
+            **HANDLERS,
+            **self.auth.handlers(),
+            **self.core.handlers(),
+        }
         self.admin_api_key = self._install_admin_key(admin_api_key)
         self.admin_password = self._install_admin_password(admin_password)
         self.users = self._install_user_keys()
@@ -252,14 +260,9 @@ class Simulator:
     async def _run(self, conn: Connection, method: str, params: list[Any], job: Job | None) -> Any:
         ctx = CallContext(sim=self, session=conn.session, method=method, job=job, extra={"connection": conn})
         handler = self._handlers.get(method)
-        if handler is not None:
-            return await handler(ctx, params)
-        schema = self.recording.returns(method)
-        if schema is None:
-            return None
-        from truenas_mcp.sim.fake import fake_result
-
-        return fake_result(method, schema, params)
+        if handler is None:
+            raise not_simulated(method)
+        return await handler(ctx, params)
 
     async def call(self, ctx: CallContext, method: str, params: list[Any]) -> Any:
         """``api.Simulator.call``: another method for the same session; job methods are waited for."""

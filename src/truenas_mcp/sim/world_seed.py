@@ -18,6 +18,7 @@ from typing import Final
 from truenas_mcp.sim.alerts import stable_uuid
 from truenas_mcp.sim.services import demo_rows as accounts
 from truenas_mcp.sim.services import seed_workloads as workloads
+from truenas_mcp.sim.services.seed_configs import seed_configs
 from truenas_mcp.sim.services.seed_storage import seed_storage
 from truenas_mcp.sim.state import World, hash_secret
 
@@ -82,5 +83,6 @@ def demo_world(seed: int = 0) -> World:
     workloads.seed_services_apps_vms(world, rng)
     accounts.seed_shares(world)
     workloads.seed_alerts(world)
+    seed_configs(world)
     world.passwords[DEMO_ADMIN] = hash_secret(DEMO_ADMIN_PASSWORD, rng.randbytes(16))
     return world

@@ -23,7 +23,7 @@ from mcp.server.caching import CacheHint
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -37,14 +37,17 @@ from starlette.types import Receive, Scope, Send
 from truenas_mcp import __version__
 from truenas_mcp.server import builtin, portable, presentation
 from truenas_mcp.server.access import Principal, ToolRef, principal_of
-from truenas_mcp.server.auth import BearerAuthMiddleware, build_verifier, metadata_routes
+from truenas_mcp.server.auth import PROFILE_CLAIM, BearerAuthMiddleware, build_verifier, metadata_routes
 from truenas_mcp.server.authz import READONLY_ADMIN, SCOPE_PREFIX, known_roles
 from truenas_mcp.server.calls import CallContext, ToolRuntime, error_result
 from truenas_mcp.server.confirm import NO_CHANNEL, ConfirmChannel
-from truenas_mcp.server.hygiene import HostOriginMiddleware, RateLimitMiddleware, TokenBuckets
+from truenas_mcp.server.hygiene import HostOriginMiddleware, RateLimitMiddleware
 from truenas_mcp.server.logs import RequestIdMiddleware
 from truenas_mcp.server.metrics import CONTENT_TYPE
+from truenas_mcp.server.metrics import authorized as metrics_authorized
 from truenas_mcp.server.profiles import PATH_ALL, PATH_DEFAULT, PATH_READONLY, Profile, ProfileError
+from truenas_mcp.server.sessions import CappedSessionManager, SessionCapMiddleware
+from truenas_mcp.server.store import RateLimiter, Store, StoreUnavailable
 from truenas_mcp.server.versions import ProtocolVersionMiddleware
 
 log = logging.getLogger("truenas_mcp.server")
@@ -283,18 +286,39 @@ def build_server(runtime: ToolRuntime, *, fallback: Profile | None = None) -> Se
     return server
 
 
-class ProfileRoute:
-    """ASGI endpoint: resolve the URL's profile into the scope, then hand over to the MCP transport."""
+def narrower(profile: Profile, bound: Profile) -> bool:
+    """Whether ``profile`` offers nothing that ``bound`` does not: a subset of its tools, and read-only
+    when ``bound`` is."""
+    return profile.reachable <= bound.reachable and (profile.read_only or not bound.read_only)
 
-    def __init__(self, resolve: Callable[[Scope], Profile], transport: StreamableHTTPASGIApp) -> None:
+
+class ProfileRoute:
+    """ASGI endpoint: resolve the URL's profile into the scope, then hand over to the MCP transport.
+
+    A token minted for one profile (``token create --profile``) is refused with 403 on a profile that
+    offers more than that one.
+    """
+
+    def __init__(
+        self,
+        resolve: Callable[[Scope], Profile],
+        transport: StreamableHTTPASGIApp,
+        named: Callable[[str], Profile],
+    ) -> None:
         self._resolve = resolve
         self._transport = transport
+        self._named = named
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             profile = self._resolve(scope)
         except ProfileError as exc:
             await JSONResponse({"error": str(exc)}, status_code=404)(scope, receive, send)
+            return
+        refusal = self._bound_refusal(scope, profile)
+        if refusal is not None:
+            body = {"error": "insufficient_scope", "error_description": refusal}
+            await JSONResponse(body, status_code=403)(scope, receive, send)
             return
         try:
             family = portable.family_of(Request(scope).query_params.get(portable.QUERY_FLAG))
@@ -305,6 +329,22 @@ class ProfileRoute:
         scope["state"][FAMILY_SCOPE_KEY] = family
         await self._transport(scope, receive, send)
 
+    def _bound_refusal(self, scope: Scope, profile: Profile) -> str | None:
+        token = getattr(scope.get("user"), "access_token", None)
+        bound_name = (getattr(token, "claims", None) or {}).get(PROFILE_CLAIM)
+        if bound_name is None:
+            return None
+        try:
+            bound = self._named(str(bound_name))
+        except ProfileError:
+            return f"the token is bound to profile {bound_name!r}, which this server does not have"
+        if narrower(profile, bound):
+            return None
+        return (
+            f"the token is bound to profile {bound.name!r} ({bound.path}); profile {profile.name!r} "
+            f"({profile.path}) offers more, so it is refused here"
+        )
+
 
 def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
     """The ASGI application. With ``own_client`` the app starts the TrueNAS client (in the background,
@@ -312,9 +352,12 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
     settings = runtime.settings
     verifier = build_verifier(settings) if settings.auth == "jwt" else None
     server = build_server(runtime)
-    manager = StreamableHTTPSessionManager(
+    manager = CappedSessionManager(
         app=server,
         stateless=settings.stateless,
+        max_sessions=settings.max_sessions,
+        per_principal=settings.max_sessions_per_principal,
+        session_idle_timeout=settings.session_idle_seconds,
         max_request_body_size=settings.max_body_bytes,
         security_settings=TransportSecuritySettings(
             enable_dns_rebinding_protection=True,
@@ -339,12 +382,22 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
         return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
 
     async def metrics(request: Request) -> Response:
+        token_file = settings.metrics_token_file
+        if token_file is not None and not metrics_authorized(
+            request.headers.get("authorization"), token_file
+        ):
+            return JSONResponse(
+                {"error": "unauthorized", "error_description": "/metrics needs its bearer token"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
         return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if own_client:
             runtime.client.start()
+        await _announce_store(runtime.store, settings.replicas)
         try:
             async with manager.run():
                 log.info(
@@ -357,6 +410,8 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
             if own_client:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(runtime.client.close())
+            with contextlib.suppress(Exception):
+                await runtime.store.close()
 
     roles = known_roles(runtime.catalog)
     scopes = {SCOPE_PREFIX + role for role in roles}
@@ -372,6 +427,14 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
     ]
     extra_routes: list[Route] = []
     if verifier is not None:
+        failures = None
+        if settings.auth_failures_per_minute > 0:
+            failures = RateLimiter(
+                runtime.store,
+                settings.auth_failures_per_minute,
+                settings.auth_failure_burst,
+                kind="auth-failure",
+            )
         middleware.append(
             Middleware(
                 BearerAuthMiddleware,
@@ -379,6 +442,7 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
                 protected=PATH_DEFAULT,
                 minimum_scope=SCOPE_PREFIX + READONLY_ADMIN,
                 has_role=lambda granted: not scopes.isdisjoint(granted),
+                failures=failures,
             )
         )
         servers = settings.authorization_servers or [_issuer_url(verifier.issuer, verifier.audience)]
@@ -390,8 +454,11 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
             extra={"host": settings.host},
         )
     if settings.rate_limit_per_minute > 0:
-        buckets = TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst)
-        middleware.append(Middleware(RateLimitMiddleware, buckets=buckets, protected=PATH_DEFAULT))
+        limiter = RateLimiter(
+            runtime.store, settings.rate_limit_per_minute, settings.rate_limit_burst, kind="requests"
+        )
+        middleware.append(Middleware(RateLimitMiddleware, limiter=limiter, protected=PATH_DEFAULT))
+    middleware.append(Middleware(SessionCapMiddleware, manager=manager, protected=PATH_DEFAULT))
 
     return Starlette(
         routes=[
@@ -399,10 +466,10 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
-            Route(PATH_DEFAULT, ProfileRoute(lambda _: profiles.default, transport)),
-            Route(PATH_READONLY, ProfileRoute(lambda _: profiles.readonly, transport)),
-            Route(PATH_ALL, ProfileRoute(lambda _: profiles.all, transport)),
-            Route("/mcp/x/{toolsets}", ProfileRoute(toolsets, transport)),
+            Route(PATH_DEFAULT, ProfileRoute(lambda _: profiles.default, transport, profiles.named)),
+            Route(PATH_READONLY, ProfileRoute(lambda _: profiles.readonly, transport, profiles.named)),
+            Route(PATH_ALL, ProfileRoute(lambda _: profiles.all, transport, profiles.named)),
+            Route("/mcp/x/{toolsets}", ProfileRoute(toolsets, transport, profiles.named)),
         ],
         middleware=middleware,
         lifespan=lifespan,
@@ -410,6 +477,23 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
 
 
 __all__ = ["build_app", "build_server", "builtin"]
+
+
+async def _announce_store(store: Store, replicas: int) -> None:
+    """Say at start-up where shared state lives, and whether the shared store answers."""
+    if not store.shared:
+        log.info(
+            "single replica: confirmations, rate limits and job owners live in this process's memory; "
+            "set TRUENAS_MCP_REDIS_URL before running more than one replica"
+        )
+        return
+    try:
+        await store.ping()
+    except StoreUnavailable as exc:
+        # Starting anyway keeps reads served; confirmations refuse until the store answers.
+        log.error("shared store unreachable at start-up", extra={"error": str(exc), "replicas": replicas})
+        return
+    log.info("shared state in " + store.describe(), extra={"replicas": replicas})
 
 
 def _issuer_url(issuer: str, resource: str) -> str:

@@ -43,6 +43,7 @@ from truenas_mcp.server.discovery import SearchIndex, hits_to_result
 from truenas_mcp.server.metrics import Metrics
 from truenas_mcp.server.profiles import Profile, Profiles
 from truenas_mcp.server.settings import ServerSettings
+from truenas_mcp.server.store import open_store
 
 log = logging.getLogger("truenas_mcp.server.calls")
 
@@ -115,8 +116,10 @@ class ToolRuntime:
         # A per-process key unless the deployment shares one: tokens then die with the process, which is
         # the safe failure for a single replica.
         root = load_root_key(settings.confirm_secret_file)
+        # What replicas must agree on (single-use confirmations, rate limits, job owners): see store.py.
+        self.store = open_store(settings)
         self.confirmations = confirmations or Confirmations(
-            derive_key(root, "confirm"), settings.confirm_ttl_seconds
+            derive_key(root, "confirm"), settings.confirm_ttl_seconds, store=self.store
         )
         self.request_state_key = derive_key(root, "request-state")
         self.audit_log = audit_log or audit.AuditLog(

@@ -78,9 +78,14 @@ class Overrides:
     policy: PolicyFile
     methods: Mapping[str, MethodOverride]
     sources: Mapping[str, str]  # method → "file:line", for reports
+    # Methods whose policy (rules included) a maintainer reviewed: reviewed.toml plus every method entry.
+    reviewed: frozenset[str] = frozenset()
 
     def for_method(self, method: str) -> MethodOverride | None:
         return self.methods.get(method)
+
+    def is_reviewed(self, method: str) -> bool:
+        return method in self.reviewed or method in self.methods
 
 
 def _line_of(text: str, needle: str) -> int:
@@ -151,7 +156,27 @@ def load_overrides(
     methods, sources = load_method_overrides(
         directory / "methods", known_methods, ignore_unknown=ignore_unknown
     )
-    return Overrides(policy=policy, methods=methods, sources=sources)
+    return Overrides(
+        policy=policy, methods=methods, sources=sources, reviewed=load_reviewed(directory / "reviewed.toml")
+    )
+
+
+class ReviewedFile(_Strict):
+    """``overrides/reviewed.toml``: the methods whose rule-given policy was checked, by release."""
+
+    releases: Mapping[str, tuple[str, ...]]
+
+
+def load_reviewed(path: Path) -> frozenset[str]:
+    """Method names carry over between releases: a name reviewed once stays reviewed; a new name is not."""
+    if not path.is_file():
+        return frozenset()
+    data, text = _read_toml(path)
+    try:
+        parsed = ReviewedFile.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(path, text, exc) from exc
+    return frozenset(name for names in parsed.releases.values() for name in names)
 
 
 def matches(method: str, globs: Iterable[str]) -> str | None:

@@ -122,8 +122,14 @@ def load_policy(path: Path) -> PolicyFile:
 
 
 def load_method_overrides(
-    directory: Path, known_methods: Iterable[str], *, ignore_unknown: bool = False
+    directory: Path,
+    known_methods: Iterable[str],
+    *,
+    ignore_unknown: bool = False,
+    other_releases: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, MethodOverride], dict[str, str]]:
+    """Entries for methods of this recording; an entry for a method another reviewed release has (listed in
+    ``reviewed.toml``) is skipped, since entries carry over by method name; any other name is a typo."""
     known = set(known_methods)
     methods: dict[str, MethodOverride] = {}
     sources: dict[str, str] = {}
@@ -133,7 +139,7 @@ def load_method_overrides(
             line = _line_of(text, f'"{method}"') if '"' in text else _line_of(text, method)
             where = f"{path}:{line}"
             if method not in known:
-                if ignore_unknown:
+                if ignore_unknown or method in other_releases:
                     continue
                 raise GenerationError(f"{where}: unknown method {method!r} (not in the recording)")
             if method in methods:
@@ -153,12 +159,11 @@ def load_overrides(
 ) -> Overrides:
     """Load and validate all overrides; ``ignore_unknown`` serves comparisons with other releases."""
     policy = load_policy(directory / "policy.toml")
+    reviewed = load_reviewed(directory / "reviewed.toml")
     methods, sources = load_method_overrides(
-        directory / "methods", known_methods, ignore_unknown=ignore_unknown
+        directory / "methods", known_methods, ignore_unknown=ignore_unknown, other_releases=reviewed
     )
-    return Overrides(
-        policy=policy, methods=methods, sources=sources, reviewed=load_reviewed(directory / "reviewed.toml")
-    )
+    return Overrides(policy=policy, methods=methods, sources=sources, reviewed=reviewed)
 
 
 class ReviewedFile(_Strict):

@@ -12,12 +12,13 @@ from pathlib import Path
 import jsonschema_rs
 from jsonschema import Draft202012Validator
 
+from truenas_mcp.recordings import project_spec_dir
 from truenas_mcp_gen import __version__, compose, fmt, models, render
 from truenas_mcp_gen.errors import Diagnostic, GenerationError, Severity
 from truenas_mcp_gen.ir import Method, Tool, build_methods
 from truenas_mcp_gen.overrides import load_overrides
 from truenas_mcp_gen.schema_doc import escape_pointer
-from truenas_mcp_gen.spec import Pin, Recording, load_recording
+from truenas_mcp_gen.spec import Pin, Recording, load_recording, write_pin
 
 Progress = Callable[[str, float], None]
 MARKER = ".truenas-mcp-gen"
@@ -194,6 +195,8 @@ def generate(config: GenerateConfig) -> GenerateResult:
         if _fails(diagnostics, config.strict):
             return GenerateResult(surface, out, 0, tuple(sorted(diagnostics)), written=False)
         stages.run("write output", lambda: swap_in(staging, out))
+        if config.pin_if_missing and not surface.recording.pinned:
+            write_pin(project_spec_dir(config.project_dir), pin)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return GenerateResult(surface=surface, out=out, files=count, diagnostics=tuple(sorted(diagnostics)))

@@ -17,7 +17,6 @@ from truenas_mcp.recordings import (
     SHIPPED_RELEASE,
     Pin,
     RecordingError,
-    project_spec_dir,
     read_pin,
     resolve_methods,
     sha256_bytes,
@@ -36,6 +35,7 @@ class Recording:
     path: Path
     pin: Pin
     methods: Mapping[str, Mapping[str, Any]]
+    pinned: bool = True  # False: first use; ``generate`` writes the pin once the output is written
 
 
 def recording_name(version: str) -> str:
@@ -55,9 +55,9 @@ def load_recording(
 ) -> Recording:
     """Locate, verify and parse a recording.
 
-    A recording no pin vouches for needs ``release``; then ``pin_if_missing=True`` pins it in the project's
-    ``spec/`` (first use), ``False`` refuses it, ``None`` accepts it unpinned (comparing two recordings must
-    not pin either). Nothing is written unless the recording parses: a pin must never describe a broken file.
+    A recording no pin vouches for needs ``release``; ``pin_if_missing=False`` refuses it, otherwise it is
+    accepted with ``pinned=False`` and a pin made from its content. Nothing is written here: ``generate``
+    writes the pin after a successful generation, so a pin never describes a file that failed.
     """
     try:
         found = resolve_methods(spec, project=project, release=release)
@@ -78,8 +78,7 @@ def load_recording(
             size=len(found.data),
             method_count=len(methods),
         )
-        if pin_if_missing:
-            write_pin(project_spec_dir(project), pin)
+        return Recording(path=found.path, pin=pin, methods=methods, pinned=False)
     return Recording(path=found.path, pin=pin, methods=methods)
 
 

@@ -31,17 +31,27 @@ def write_recording(folder: Path, name: str, methods: dict[str, Any] | str) -> P
     return path
 
 
-def test_first_use_with_a_release_pins_the_recording_in_the_project(tmp_path: Path) -> None:
+def pin_first_use(path: Path, project: Path, release: str) -> None:
+    """What ``generate`` does after a successful first generation."""
+    recording = load_recording(path, project=project, release=release)
+    assert not recording.pinned
+    write_pin(project / "spec", recording.pin)
+
+
+def test_first_use_with_a_release_makes_a_pin_from_the_content_and_writes_nothing(tmp_path: Path) -> None:
     path = write_recording(tmp_path / "downloads", "rec.json", {"core.ping": ENTRY})
     recording = load_recording(path, project=tmp_path, release="1.0")
-    pin = read_pin(tmp_path / "spec", "1.0")
-    assert pin == recording.pin
-    assert pin is not None and pin.sha256 == sha256_bytes(path.read_bytes()) and pin.method_count == 1
+    assert not recording.pinned and not (tmp_path / "spec").exists()
+    pin = recording.pin
+    assert (pin.version, pin.sha256, pin.method_count) == ("1.0", sha256_bytes(path.read_bytes()), 1)
+    write_pin(tmp_path / "spec", pin)
+    assert load_recording(path, project=tmp_path).pinned
+    assert read_pin(tmp_path / "spec", "1.0") == pin
 
 
 def test_the_release_comes_from_the_pin_whatever_the_file_is_called(tmp_path: Path) -> None:
     path = write_recording(tmp_path / "a", "first-name.json", {"core.ping": ENTRY})
-    load_recording(path, project=tmp_path, release="1.0")
+    pin_first_use(path, tmp_path, "1.0")
     renamed = write_recording(tmp_path / "b", "truenas-9.9-looks-like-a-version.json", path.read_text())
     assert load_recording(renamed, project=tmp_path).pin.version == "1.0"
     with pytest.raises(GenerationError, match=r"pinned as release 1\.0 .*, not 2\.0"):
@@ -50,7 +60,7 @@ def test_the_release_comes_from_the_pin_whatever_the_file_is_called(tmp_path: Pa
 
 def test_two_different_files_claiming_one_release_are_refused_naming_both(tmp_path: Path) -> None:
     first = write_recording(tmp_path / "spec", "one.json", {"core.ping": ENTRY})
-    load_recording(first, project=tmp_path, release="1.0")
+    pin_first_use(first, tmp_path, "1.0")
     other = write_recording(tmp_path / "elsewhere", "two.json", {"core.ping": {**ENTRY, "description": "x"}})
     with pytest.raises(GenerationError) as info:
         load_recording(other, project=tmp_path, release="1.0")

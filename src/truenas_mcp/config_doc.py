@@ -22,7 +22,7 @@ from pydantic_core import PydanticUndefined
 
 from truenas_mcp.client.config import ENV_VARS, ClientConfig
 from truenas_mcp.server.settings import CONFIG_FILE_ENV, ENV_PREFIX, ServerSettings
-from truenas_mcp.sim.recording import ENV_SPEC_DIR, ENV_SPEC_FILE
+from truenas_mcp.sim.recording import ENV_SPEC_FILE
 
 DEFAULT_PATH = Path("docs/configuration.md")
 
@@ -151,10 +151,11 @@ def render() -> str:
             ("variable", "meaning"),
             [
                 (f"`{CONFIG_FILE_ENV}`", "TOML file with a `[server]` table (same as `serve --config`)"),
-                (f"`{ENV_SPEC_FILE}`", "the methods recording the simulator and generator read"),
                 (
-                    f"`{ENV_SPEC_DIR}`",
-                    "folder holding the recording (default: `shared/spec/` beside the checkout)",
+                    f"`{ENV_SPEC_FILE}`",
+                    "the methods recording (a file of any name, .json/.xz/.gz, or a folder of pins and "
+                    "recordings) the simulator, the demo and the generator read; default: `spec/` in the "
+                    "working directory, then the copy shipped with the package",
                 ),
             ],
         ),

@@ -295,6 +295,27 @@ NOTES = """\
 """
 
 
+def _discovery(scores: dict[str, Any]) -> list[str]:
+    lines = [
+        "Plain-language requests written from the TrueNAS UI and documentation "
+        "(`benchmarks/data/discovery_*.txt`), ranked by `search_tools`' index over every served tool.",
+        "",
+        "| requests | n | recall@5 | recall@1 | MRR |",
+        "|---|---|---|---|---|",
+    ]
+    for key, label in (("tuning", "tuned on"), ("held_out", "held out"), ("all", "all")):
+        row = scores[key]
+        lines.append(
+            f"| {label} | {row['requests']} | {row['recall_at_5']:.3f} | {row['recall_at_1']:.3f} | "
+            f"{row['mrr']:.3f} |"
+        )
+    misses = scores["held_out"]["misses"]
+    if misses:
+        lines += ["", "Held-out requests outside the top 5:", ""]
+        lines += [f"- {m['request']} (top: {', '.join(m['top'][:3])})" for m in misses]
+    return [*lines, ""]
+
+
 def markdown(results: dict[str, Any]) -> str:
     head = headline(results)
     lines = [
@@ -313,6 +334,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines += ["## Latency and throughput", "", *_latency(results)]
     if results.get("tokens"):
         lines += ["## Context cost", "", *_tokens(results)]
+    if results.get("discovery"):
+        lines += ["## Discovery", "", *_discovery(results["discovery"])]
     lines += ["## Start-up and memory", "", *_startup_memory(results)]
     lines += [NOTES, "## Machine", ""]
     lines += [f"- {key}: {value}" for key, value in results["machine"].items()]

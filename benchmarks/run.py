@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import generator, latency, ops, peer, report, stack, tokens
+from benchmarks import discovery, generator, latency, ops, peer, report, stack, tokens
 from benchmarks.procs import Service, free_port, running
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -121,6 +121,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "generation": generator.measure_generation(1 if quick else 3),
             "import": generator.measure_import(2 if quick else 5),
         }
+    print("discovery: plain-language requests against search_tools' index ...", flush=True)
+    results["discovery"] = discovery.measure()
     startup_runs = 1 if quick else 3
     budget = stack.LoginBudget()
     with tempfile.TemporaryDirectory(prefix="truenas-mcp-bench-") as tmp, running([]) as services:

@@ -54,6 +54,7 @@ class Policy:
     filterable: bool
     no_auth: bool = False
     excluded: str | None = None  # why the server never offers this tool, if it does not
+    admin_only: str | None = None  # why only FULL_ADMIN principals may use this tool through the server
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +68,7 @@ class Policy:
             "filterable": self.filterable,
             "no_auth": self.no_auth,
             "excluded": self.excluded,
+            "admin_only": self.admin_only,
         }
 
 

@@ -42,6 +42,14 @@ def _key_from_file(path: Path) -> str:
     return key
 
 
+def _password_from_file(path: Path) -> str:
+    # One line; the newline an editor or ``echo`` adds is not part of the password.
+    password = path.read_text(encoding="utf-8").removesuffix("\n").removesuffix("\r")
+    if not password or "\n" in password:
+        raise click.BadParameter(f"{path}: expected one non-empty line", param_hint="--password-file")
+    return password
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -64,6 +72,11 @@ def _key_from_file(path: Path) -> str:
     help="File holding the API key (<id>-<secret>) to install for truenas_admin.",
 )
 @click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File holding the password to set for truenas_admin (default: the demo's truenas-demo).",
+)
+@click.option(
     "--insecure-loopback", is_flag=True, help="Treat loopback clients as insecure (API keys get revoked)."
 )
 @click.option("--faults", "faults_json", help="Faults to inject, as JSON, e.g. '{\"delay_seconds\": 0.5}'.")
@@ -74,14 +87,16 @@ def sim(
     state: Path | None,
     tls: tuple[str, str] | None,
     api_key_file: Path | None,
+    password_file: Path | None,
     insecure_loopback: bool,
     faults_json: str | None,
 ) -> None:
-    """Run the TrueNAS 25.04.2 simulator; prints its URL and the admin credentials."""
+    """Run the TrueNAS 25.04.2 simulator; prints its URLs and every seeded account's credentials."""
     from truenas_mcp.sim.faults import Faults
     from truenas_mcp.sim.recording import RecordingNotFoundError
     from truenas_mcp.sim.server import Simulator, run_until_stopped
     from truenas_mcp.sim.state import World
+    from truenas_mcp.sim.world_seed import demo_world
 
     try:
         faults = Faults.from_dict(json.loads(faults_json)) if faults_json else Faults()
@@ -94,11 +109,17 @@ def sim(
             context.load_cert_chain(tls[0], tls[1])
         except (ssl.SSLError, OSError) as exc:
             raise click.BadParameter(f"cannot load certificate/key: {exc}", param_hint="--tls") from exc
-    world = World.load(state) if state is not None and state.exists() else World.demo()
+    world = World.load(state) if state is not None and state.exists() else demo_world()
     key = _key_from_file(api_key_file) if api_key_file else None
+    password = _password_from_file(password_file) if password_file else None
     try:
         simulator = Simulator(
-            spec, world, insecure_loopback=insecure_loopback, faults=faults, admin_api_key=key
+            spec,
+            world,
+            insecure_loopback=insecure_loopback,
+            faults=faults,
+            admin_api_key=key,
+            admin_password=password,
         )
     except RecordingNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc

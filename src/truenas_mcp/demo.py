@@ -320,6 +320,7 @@ async def run_demo(
     from truenas_mcp.sim.recording import RecordingNotFoundError
     from truenas_mcp.sim.server import Simulator
     from truenas_mcp.sim.state import World
+    from truenas_mcp.sim.world_seed import demo_world
 
     if not is_loopback(host):
         raise DemoError(
@@ -333,7 +334,7 @@ async def run_demo(
     with state_folder(state_dir) as folder:
         world_file = folder / WORLD_FILE
         try:
-            world = World.load(world_file) if state_dir is not None and world_file.exists() else World.demo()
+            world = World.load(world_file) if state_dir is not None and world_file.exists() else demo_world()
             simulator = Simulator(world=world)
         except (RecordingNotFoundError, ValueError) as exc:
             raise DemoError(str(exc)) from None

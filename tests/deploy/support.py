@@ -81,9 +81,13 @@ class LogReader:
 
 @contextlib.asynccontextmanager
 async def running(
-    argv: Sequence[str], env: Mapping[str, str] | None = None, stop: Sequence[str] | None = None
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    stop: Sequence[str] | None = None,
+    ready: re.Pattern[str] = LISTENING,
 ) -> AsyncIterator[tuple[str, LogReader]]:
-    """Start ``argv`` (output merged), wait until it logs its listening URL; yield ``(url, log)``.
+    """Start ``argv`` (output merged), wait until it logs ``ready`` (by default its listening URL);
+    yield ``(first group of the match, log)``.
 
     On exit the process gets SIGTERM (or ``stop`` is run, for a container) and must end by itself.
     """
@@ -98,7 +102,7 @@ async def running(
     log = LogReader(process.stdout)
     drain: asyncio.Task[None] | None = None
     try:
-        match = await log.wait_for(LISTENING)
+        match = await log.wait_for(ready)
         drain = asyncio.create_task(log.drain())
         yield match.group(1), log
     finally:
@@ -245,3 +249,29 @@ class RoundRobinProxy:
                     sink.write_eof()
                 else:
                     sink.close()
+
+
+REDIS_READY = re.compile(r"(Ready to accept connections)")
+
+
+def redis_argv(port: int, password: str, directory: Path) -> list[str] | None:
+    """A throw-away ``redis-server`` on 127.0.0.1:``port`` with a password and no persistence, or None
+    when the Debian package (redis-server) is not installed."""
+    command = shutil.which("redis-server")
+    if command is None:
+        return None
+    return [
+        command,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--requirepass",
+        password,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(directory),
+    ]

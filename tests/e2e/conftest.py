@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from truenas_mcp.demo import INSPECTOR_PACKAGE, MCP_REMOTE_PACKAGE, READY_LINE
-from truenas_mcp.sim.state import World
+from truenas_mcp.sim.world_seed import demo_world
 
 from ..node import NPM_CACHE, npm_install
 
@@ -143,7 +143,7 @@ async def start_demo(*args: str, stop: signal.Signals = signal.SIGTERM) -> Async
 
 def demo_snapshots(count: int) -> list[str]:
     """Snapshots of the demo world that can be deleted (no holds, no clones): same seed, same world."""
-    rows = World.demo().table("zfs.snapshot")
+    rows = demo_world().table("zfs.snapshot")
     ids = [row["id"] for row in rows if not row.get("holds") and not row.get("clones")]
     assert len(ids) >= count, "the demo world has too few deletable snapshots for this test"
     return ids[:count]

@@ -26,6 +26,7 @@ from truenas_mcp.server.auth import DEFAULT_ISSUER
 from .conftest import Secured, SecuredFactory
 
 PING = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+AT = {"typ": "at+jwt"}  # RFC 9068 access tokens, as the server requires of tokens signed with its secret
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
@@ -53,11 +54,13 @@ def _secret(server: Secured) -> bytes:
 
 
 def _signed(server: Secured, **changes: Any) -> str:
-    return jwt.encode(_claims(server, **changes), _secret(server), algorithm="HS256")
+    return jwt.encode(
+        _claims(server, **changes), _secret(server), algorithm="HS256", headers={"typ": "at+jwt"}
+    )
 
 
 def _unsigned(server: Secured) -> str:
-    header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    header = _b64(json.dumps({"alg": "none", "typ": "at+jwt"}).encode())
     return f"{header}.{_b64(json.dumps(_claims(server)).encode())}."
 
 
@@ -71,9 +74,17 @@ CASES: list[tuple[str, TokenFn, str]] = [
     ("missing audience", lambda s: _signed(s, aud=None), "'aud'"),
     ("missing expiry", lambda s: _signed(s, exp=None), "'exp'"),
     ("missing subject", lambda s: _signed(s, sub=None), "'sub'"),
-    ("wrong signature", lambda s: jwt.encode(_claims(s), b"x" * 48, algorithm="HS256"), "signature"),
+    (
+        "wrong signature",
+        lambda s: jwt.encode(_claims(s), b"x" * 48, algorithm="HS256", headers=AT),
+        "signature",
+    ),
     ("alg none", _unsigned, "'none'"),
-    ("other HMAC size", lambda s: jwt.encode(_claims(s), _secret(s), algorithm="HS512"), "'HS512'"),
+    (
+        "other HMAC size",
+        lambda s: jwt.encode(_claims(s), _secret(s), algorithm="HS512", headers=AT),
+        "'HS512'",
+    ),
 ]
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx2
 import pytest
 
 from truenas_mcp.server.access import Principal, ToolRef
+from truenas_mcp.server.app import LIST_PAGE_BYTES
 from truenas_mcp.server.calls import ToolRuntime
 from truenas_mcp.server.profiles import CORE_TOOLS
 from truenas_mcp.server.settings import ServerSettings
@@ -38,12 +41,15 @@ async def test_all_profile_pages_through_every_tool(
 ) -> None:
     names: list[str] = []
     pages = 0
+    sizes: list[tuple[int, int]] = []  # (tools, bytes) per page
     async with mcp_client("/mcp/all", era=era) as client:
         cursor = None
         while True:
             page = await client.list_tools(cursor=cursor, cache_mode="refresh")
             pages += 1
             names += [tool.name for tool in page.tools]
+            dumped = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in page.tools]
+            sizes.append((len(dumped), len(json.dumps(dumped, separators=(",", ":")).encode())))
             cursor = page.next_cursor
             if cursor is None:
                 break
@@ -53,7 +59,10 @@ async def test_all_profile_pages_through_every_tool(
     assert len(visible) < len(offered)  # core.bulk and auth.* are denied by default, even to FULL_ADMIN
     expected = len(visible) + len(runtime.profiles.all.builtins)
     assert len(names) == len(set(names)) == expected
-    assert pages == -(-expected // runtime.settings.list_page_size)
+    # Pages end at list_page_size tools or LIST_PAGE_BYTES of definitions, whichever comes first.
+    assert pages >= -(-expected // runtime.settings.list_page_size) and pages == len(sizes)
+    assert all(count <= runtime.settings.list_page_size for count, _ in sizes)
+    assert all(size <= LIST_PAGE_BYTES * 1.05 or count == 1 for count, size in sizes)
 
 
 async def test_an_invalid_cursor_is_a_protocol_error(mcp_client: MCPClientFactory) -> None:

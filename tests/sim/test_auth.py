@@ -193,7 +193,7 @@ async def test_calls_outside_the_callers_roles_are_eacces(sim: RunningSimulator,
         await ws.close()
 
 
-async def test_no_authz_methods_need_roles_for_api_keys_but_not_for_user_sessions(
+async def test_no_authz_methods_need_no_role_in_api_key_and_password_sessions_alike(
     sim: RunningSimulator, connect_rpc: Any
 ) -> None:
     username = user_with(sim, frozenset())
@@ -204,7 +204,10 @@ async def test_no_authz_methods_need_roles_for_api_keys_but_not_for_user_session
         assert (await client.call("auth.login_ex", api_key_login(username, key)))[
             "response_type"
         ] == "SUCCESS"
-        assert (await client.request("core.ping"))["error"]["data"]["errname"] == "EACCES"
+        # An API-key session is a user session: no_authz_required methods skip the role check.
+        assert await client.call("core.ping") == "pong"
+        assert (await client.call("auth.me"))["pw_name"] == username
+        assert (await client.request("pool.query"))["error"]["data"]["errname"] == "EACCES"
         assert await client.call("auth.login", [username, PASSWORD]) is True
         assert await client.call("core.ping") == "pong"
     finally:

@@ -12,12 +12,12 @@ import pytest
 from truenas_mcp.sim.api import Session
 from truenas_mcp.sim.errors import CallError, ValidationErrors
 from truenas_mcp.sim.services.local import Event, LocalSimulator
-from truenas_mcp.sim.state import World
+from truenas_mcp.sim.world_seed import demo_world
 
 
 @pytest.fixture
 def sim() -> LocalSimulator:
-    return LocalSimulator(World.demo())
+    return LocalSimulator(demo_world())
 
 
 async def call(sim: LocalSimulator, method: str, *params: Any) -> Any:
@@ -166,7 +166,16 @@ async def test_api_key_errors(sim: LocalSimulator) -> None:
     await call(sim, "api_key.create", {"name": "ha", "username": "truenas_admin"})
     with pytest.raises(ValidationErrors) as info:
         await call(sim, "api_key.create", {"name": "ha", "username": "ghost"})
-    assert sorted(str(e[0]) for e in info.value.errors) == ["api_key_create.name", "api_key_create.username"]
+    # plugins/api_key.py do_create: both on the schema name, uniqueness first.
+    assert info.value.errors == [
+        ("api_key_create", "name must be unique", errno.EINVAL),
+        ("api_key_create", "User does not exist.", errno.EINVAL),
+    ]
+    with pytest.raises(ValidationErrors) as unprivileged:
+        await call(sim, "api_key.create", {"name": "b", "username": "bob"})
+    assert unprivileged.value.errors == [
+        ("api_key_create", "User lacks privilege role membership.", errno.EINVAL)
+    ]
     past = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     with pytest.raises(ValidationErrors):
         await call(sim, "api_key.create", {"name": "old", "username": "alice", "expires_at": past})
@@ -183,9 +192,12 @@ async def test_non_admins_cannot_create_keys_for_others(sim: LocalSimulator) -> 
         username="carol",
         roles=frozenset({"SHARING_ADMIN"}),
     )
-    with pytest.raises(ValidationErrors) as info:
+    with pytest.raises(CallError) as info:
         await call(sim, "api_key.create", {"name": "x", "username": "alice"})
-    assert info.value.errors[0][2] == errno.EPERM
+    assert info.value.errno == errno.EACCES
+    assert info.value.errmsg == (
+        "carol: authenticated user lacks privileges to create or modify API keys of other users."
+    )
     own = await call(sim, "api_key.create", {"name": "mine", "username": "carol"})
     assert own["username"] == "carol"
 

@@ -10,12 +10,12 @@ import pytest
 
 from truenas_mcp.sim.errors import CallError, ValidationErrors
 from truenas_mcp.sim.services.local import Event, LocalSimulator
-from truenas_mcp.sim.state import World
+from truenas_mcp.sim.world_seed import demo_world
 
 
 @pytest.fixture
 def sim() -> LocalSimulator:
-    return LocalSimulator(World.demo(), frozenset({"app.start", "app.stop", "vm.stop"}))
+    return LocalSimulator(demo_world(), frozenset({"app.start", "app.stop", "vm.stop"}))
 
 
 async def call(sim: LocalSimulator, method: str, *params: Any) -> Any:
@@ -108,7 +108,7 @@ async def test_services_start_and_stop(sim: LocalSimulator) -> None:
 
 
 async def test_service_control_run_as_a_job_reports_progress() -> None:
-    sim = LocalSimulator(World.demo(), frozenset({"service.restart"}))
+    sim = LocalSimulator(demo_world(), frozenset({"service.restart"}))
     assert await sim.call(None, "service.restart", ["cifs"]) is True
     assert sim.jobs[0].progress[-1][0] == 100
 

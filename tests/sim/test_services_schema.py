@@ -14,7 +14,7 @@ import pytest
 
 from truenas_mcp.sim.services import HANDLERS
 from truenas_mcp.sim.services.local import LocalSimulator
-from truenas_mcp.sim.state import World
+from truenas_mcp.sim.world_seed import demo_world
 
 SPEC = Path(
     os.environ.get("TRUENAS_SPEC", Path(__file__).parents[3] / "shared/spec/truenas-25.04.2.methods.json")
@@ -186,7 +186,7 @@ def test_query_handlers_name_their_arguments_like_the_recording() -> None:
         if not name.endswith(".query"):
             continue
         expected = recording()[name]["accepts"][0]["_name_"]
-        sim = LocalSimulator(World.demo())
+        sim = LocalSimulator(demo_world())
         with pytest.raises(ValidationErrors) as info:
             import asyncio
 
@@ -198,7 +198,7 @@ def test_query_handlers_name_their_arguments_like_the_recording() -> None:
     ("method", "params"), READ_CALLS, ids=[f"{m}-{i}" for i, (m, _) in enumerate(READ_CALLS)]
 )
 async def test_read_handler_answers_validate_against_returns(method: str, params: list[Any]) -> None:
-    world = World.demo()
+    world = demo_world()
     sim = LocalSimulator(world, _jobs())
     if method == "disk.get_instance":
         params = [world.table("disk")[0]["identifier"]]
@@ -207,7 +207,7 @@ async def test_read_handler_answers_validate_against_returns(method: str, params
 
 
 async def test_write_handlers_answer_validly_in_sequence_and_emit_events() -> None:
-    world = World.demo()
+    world = demo_world()
     sim = LocalSimulator(world, _jobs())
     alert_uuid = world.table("alert")[0]["uuid"]
     for method, params in WRITE_CALLS:

@@ -11,7 +11,7 @@ import pytest
 
 from truenas_mcp.sim.errors import CallError, ValidationErrors
 from truenas_mcp.sim.services.local import Event, LocalSimulator
-from truenas_mcp.sim.state import World
+from truenas_mcp.sim.world_seed import demo_world
 
 JOBS = frozenset({"pool.scrub.scrub", "pool.scrub"})
 GIB = 1024**3
@@ -19,7 +19,7 @@ GIB = 1024**3
 
 @pytest.fixture
 def sim() -> LocalSimulator:
-    return LocalSimulator(World.demo(), JOBS)
+    return LocalSimulator(demo_world(), JOBS)
 
 
 async def call(sim: LocalSimulator, method: str, *params: Any) -> Any:

@@ -13,7 +13,7 @@ import pytest
 
 from truenas_mcp import ejson
 from truenas_mcp.sim.state import ApiKeyRecord, World
-from truenas_mcp.sim.world_seed import DEMO_ADMIN, DEMO_ADMIN_PASSWORD
+from truenas_mcp.sim.world_seed import DEMO_ADMIN, DEMO_ADMIN_PASSWORD, demo_world
 
 
 def canonical(world: World) -> str:
@@ -23,17 +23,17 @@ def canonical(world: World) -> str:
 
 
 def test_the_same_seed_gives_the_same_world() -> None:
-    assert canonical(World.demo(7)) == canonical(World.demo(7))
+    assert canonical(demo_world(7)) == canonical(demo_world(7))
 
 
 def test_different_seeds_give_different_worlds() -> None:
-    assert canonical(World.demo(1)) != canonical(World.demo(2))
+    assert canonical(demo_world(1)) != canonical(demo_world(2))
 
 
 def test_the_demo_world_is_the_same_under_other_hash_seeds() -> None:
     code = (
-        "import hashlib; from truenas_mcp.sim.state import World; from truenas_mcp import ejson;"
-        "d=World.demo(3).to_dict(); d.pop('base_time');"
+        "import hashlib; from truenas_mcp.sim.world_seed import demo_world; from truenas_mcp import ejson;"
+        "d=demo_world(3).to_dict(); d.pop('base_time');"
         "print(hashlib.sha256(ejson.dumps(d,sort_keys=True).encode()).hexdigest())"
     )
     digests = {
@@ -50,7 +50,7 @@ def test_the_demo_world_is_the_same_under_other_hash_seeds() -> None:
 
 
 def test_the_demo_world_has_what_the_demo_promises() -> None:
-    world = World.demo()
+    world = demo_world()
     pools = {p["name"]: p for p in world.table("pool")}
     assert pools["tank"]["healthy"] and pools["tank"]["status"] == "ONLINE"
     assert pools["backup"]["status"] == "DEGRADED" and not pools["backup"]["healthy"]
@@ -67,7 +67,7 @@ def test_the_demo_world_has_what_the_demo_promises() -> None:
 
 
 def test_state_file_round_trip_keeps_every_value_including_datetimes(tmp_path: Path) -> None:
-    world = World.demo()
+    world = demo_world()
     path = tmp_path / "state.json"
     world.save(path)
     loaded = World.load(path)
@@ -80,7 +80,7 @@ def test_state_file_round_trip_keeps_every_value_including_datetimes(tmp_path: P
 def test_saving_replaces_the_file_atomically(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     path.write_text("old")
-    World.demo().save(path)
+    demo_world().save(path)
     assert json.loads(path.read_text())["format"] == 1
 
 
@@ -111,7 +111,7 @@ def test_a_bad_state_file_is_refused_with_the_reason(tmp_path: Path, content: st
 
 
 def test_password_check_accepts_the_demo_admin_and_rejects_the_rest() -> None:
-    world = World.demo()
+    world = demo_world()
     assert world.check_password(DEMO_ADMIN, DEMO_ADMIN_PASSWORD)
     assert not world.check_password(DEMO_ADMIN, "wrong")
     assert not world.check_password("nobody-here", DEMO_ADMIN_PASSWORD)
@@ -119,7 +119,7 @@ def test_password_check_accepts_the_demo_admin_and_rejects_the_rest() -> None:
 
 
 def test_a_locked_user_cannot_log_in_with_a_password() -> None:
-    world = World.demo()
+    world = demo_world()
     world.set_password("alice", "pw", salt=b"0" * 16)
     assert world.check_password("alice", "pw")
     user = world.find("user", "username", "alice")
@@ -129,7 +129,7 @@ def test_a_locked_user_cannot_log_in_with_a_password() -> None:
 
 
 def test_roles_come_from_the_privileges_of_the_users_groups() -> None:
-    world = World.demo()
+    world = demo_world()
     assert world.roles_for(DEMO_ADMIN) == frozenset({"FULL_ADMIN"})
     assert world.roles_for("alice") == frozenset({"READONLY_ADMIN"})
     assert world.roles_for("carol") == frozenset({"SHARING_ADMIN"})
@@ -138,7 +138,7 @@ def test_roles_come_from_the_privileges_of_the_users_groups() -> None:
 
 
 def test_a_new_api_key_is_found_by_its_plain_key_and_owner() -> None:
-    world = World.demo()
+    world = demo_world()
     record, key = world.add_api_key(DEMO_ADMIN, "automation")
     key_id, _, secret = key.partition("-")
     assert int(key_id) == record.id and len(secret) == 64
@@ -153,7 +153,7 @@ def test_a_new_api_key_is_found_by_its_plain_key_and_owner() -> None:
 
 
 def test_an_api_key_can_be_given_whole_or_as_a_bare_secret() -> None:
-    world = World.demo()
+    world = demo_world()
     record, key = world.add_api_key(DEMO_ADMIN, "from-file", key="42-s3cr3t")
     assert (record.id, key) == (42, "42-s3cr3t")
     other, other_key = world.add_api_key(DEMO_ADMIN, "bare", key="just-a-secret")
@@ -166,7 +166,7 @@ def test_an_api_key_can_be_given_whole_or_as_a_bare_secret() -> None:
 
 
 def test_revoking_a_key_marks_it_and_raises_the_alert() -> None:
-    world = World.demo()
+    world = demo_world()
     record, key = world.add_api_key(DEMO_ADMIN, "laptop")
     alerts_before = len(world.table("alert"))
     world.revoke_api_key(record.id, "insecure transport")
@@ -180,7 +180,7 @@ def test_revoking_a_key_marks_it_and_raises_the_alert() -> None:
 
 
 def test_ids_are_never_reused() -> None:
-    world = World.demo()
+    world = demo_world()
     first = world.next_id("sharing.smb")
     world.tables["sharing.smb"] = [s for s in world.table("sharing.smb") if s["id"] != first - 1]
     assert world.next_id("sharing.smb") == first + 1

@@ -74,7 +74,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             toolsets=("storage",),
             filterable=False,
             no_auth=False,
-            excluded=None,
+            excluded="The server cannot carry a file into an upload pipe (no bounded file argument), so this method is not served; use the TrueNAS web UI or API for it.",
         ),
         params=(
             Param(
@@ -389,7 +389,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             toolsets=("storage",),
             filterable=False,
             no_auth=False,
-            excluded=None,
+            excluded="The server cannot carry a file into an upload pipe (no bounded file argument), so this method is not served; use the TrueNAS web UI or API for it.",
         ),
         params=(
             Param(
@@ -1053,7 +1053,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             toolsets=("storage",),
             filterable=False,
             no_auth=False,
-            excluded=None,
+            excluded="The server cannot carry a file into an upload pipe (no bounded file argument), so this method is not served; use the TrueNAS web UI or API for it.",
         ),
         params=(
             Param(

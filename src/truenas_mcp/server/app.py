@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -22,7 +23,7 @@ from mcp.server.caching import CacheHint
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.request_state import RequestStateBoundary, RequestStateSecurity
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -34,21 +35,31 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from truenas_mcp import __version__
-from truenas_mcp.server import builtin
+from truenas_mcp.server import builtin, portable, presentation
 from truenas_mcp.server.access import Principal, ToolRef, principal_of
-from truenas_mcp.server.auth import BearerAuthMiddleware, build_verifier, metadata_routes
+from truenas_mcp.server.auth import PROFILE_CLAIM, BearerAuthMiddleware, build_verifier, metadata_routes
 from truenas_mcp.server.authz import READONLY_ADMIN, SCOPE_PREFIX, known_roles
-from truenas_mcp.server.calls import CallContext, ToolRuntime
+from truenas_mcp.server.calls import CallContext, ToolRuntime, error_result
 from truenas_mcp.server.confirm import NO_CHANNEL, ConfirmChannel
-from truenas_mcp.server.hygiene import HostOriginMiddleware, RateLimitMiddleware, TokenBuckets
+from truenas_mcp.server.hygiene import HostOriginMiddleware, RateLimitMiddleware
 from truenas_mcp.server.logs import RequestIdMiddleware
 from truenas_mcp.server.metrics import CONTENT_TYPE
+from truenas_mcp.server.metrics import authorized as metrics_authorized
 from truenas_mcp.server.profiles import PATH_ALL, PATH_DEFAULT, PATH_READONLY, Profile, ProfileError
+from truenas_mcp.server.sessions import CappedSessionManager, SessionCapMiddleware
+from truenas_mcp.server.store import RateLimiter, Store, StoreUnavailable
+from truenas_mcp.server.versions import ProtocolVersionMiddleware
 
 log = logging.getLogger("truenas_mcp.server")
 
 PROFILE_SCOPE_KEY = "truenas_mcp.profile"
+FAMILY_SCOPE_KEY = "truenas_mcp.schema_family"
 _LIST_TTL_MS = 300_000
+# A tools/list page ends at list_page_size tools or this many bytes of definitions, whichever comes
+# first: a client that re-reads the first page before calling a tool it has not seen (the Python SDK
+# does, to validate the answer) pays this much, not the whole catalogue's share of a 100-tool page.
+# Large enough for the default and read-only profiles to stay one page.
+LIST_PAGE_BYTES = 64 * 1024
 
 
 def instructions(runtime: ToolRuntime) -> str:
@@ -67,35 +78,64 @@ class Listings:
 
     def __init__(self, runtime: ToolRuntime) -> None:
         self._runtime = runtime
-        self._cache: dict[str, list[tuple[ToolRef, dict[str, Any]]]] = {}
+        self._cache: dict[tuple[str, str | None], list[tuple[ToolRef, dict[str, Any]]]] = {}
+        # Encoded size per listed definition, keyed by identity (the definition is kept with it, so an
+        # identity is never reused while its entry exists).
+        self._sizes: dict[int, tuple[dict[str, Any], int]] = {}
+        self.portable = portable.PortableTools()
 
-    def definitions(self, profile: Profile) -> list[tuple[ToolRef, dict[str, Any]]]:
-        cached = self._cache.get(profile.name)
+    def definitions(
+        self, profile: Profile, family: portable.Family | None = None
+    ) -> list[tuple[ToolRef, dict[str, Any]]]:
+        cached = self._cache.get((profile.name, family))
+        if cached is None and family is not None:
+            cached = [(ref, self.portable.definition(family, d)) for ref, d in self.definitions(profile)]
+            self._cache[(profile.name, family)] = cached
         if cached is None:
             by_name = self._runtime.catalog.by_name
             entries: list[tuple[ToolRef, dict[str, Any]]] = []
             for name in profile.listed:
                 spec = by_name[name]
-                entries.append((ToolRef(spec.name, spec.method, spec.policy), spec.definition()))
+                listed = presentation.listed(spec, self._runtime.catalog.by_method)
+                entries.append((ToolRef(spec.name, spec.method, spec.policy), listed))
             entries += [(ToolRef(b.name, None, None), b.definition) for b in profile.builtins]
             entries.sort(key=lambda entry: entry[0].name)
-            cached = self._cache[profile.name] = entries
+            cached = self._cache[(profile.name, None)] = entries
         return cached
 
-    def page(self, profile: Profile, principal: Principal, cursor: str | None) -> dict[str, Any]:
+    def page(
+        self,
+        profile: Profile,
+        principal: Principal,
+        cursor: str | None,
+        family: portable.Family | None = None,
+    ) -> dict[str, Any]:
         entries = [
             definition
-            for ref, definition in self.definitions(profile)
+            for ref, definition in self.definitions(profile, family)
             if ref.policy is None or self._runtime.access.visible(principal, ref)
         ]
-        size = self._runtime.settings.list_page_size
         offset = _decode_cursor(profile, cursor) if cursor is not None else 0
         if offset > len(entries):
             raise MCPError(types.INVALID_PARAMS, "invalid cursor: past the end of the tool list")
-        result: dict[str, Any] = {"tools": entries[offset : offset + size]}
-        if offset + size < len(entries):
-            result["nextCursor"] = _encode_cursor(profile, offset + size)
+        end = offset + self._fitting(entries[offset : offset + self._runtime.settings.list_page_size])
+        result: dict[str, Any] = {"tools": entries[offset:end]}
+        if end < len(entries):
+            result["nextCursor"] = _encode_cursor(profile, end)
         return result
+
+    def _fitting(self, entries: list[dict[str, Any]]) -> int:
+        """How many of ``entries`` fit in one page (at least one, so paging always advances)."""
+        total = 0
+        for count, definition in enumerate(entries):
+            known = self._sizes.get(id(definition))
+            if known is None:
+                size = len(json.dumps(definition, separators=(",", ":")).encode())
+                known = self._sizes[id(definition)] = (definition, size)
+            total += known[1]
+            if total > LIST_PAGE_BYTES and count:
+                return count
+        return len(entries)
 
 
 def _encode_cursor(profile: Profile, offset: int) -> str:
@@ -120,6 +160,16 @@ def profile_of(ctx: ServerRequestContext[Any, Any], fallback: Profile) -> Profil
         if isinstance(profile, Profile):
             return profile
     return fallback
+
+
+def family_of(ctx: ServerRequestContext[Any, Any]) -> portable.Family | None:
+    """The schema family the request's URL asked for (``?schema=``), if any."""
+    request = ctx.request
+    if isinstance(request, Request):
+        family = request.scope.get("state", {}).get(FAMILY_SCOPE_KEY)
+        if family in portable.FAMILIES:
+            return family
+    return None
 
 
 def _complete(ctx: ServerRequestContext[Any, Any], result: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +228,7 @@ def build_server(runtime: ToolRuntime, *, fallback: Profile | None = None) -> Se
     ) -> dict[str, Any]:
         profile = profile_of(ctx, default)
         cursor = params.cursor if params is not None else None
-        return _complete(ctx, listings.page(profile, principal_of(ctx.request), cursor))
+        return _complete(ctx, listings.page(profile, principal_of(ctx.request), cursor, family_of(ctx)))
 
     async def on_call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
@@ -190,7 +240,20 @@ def build_server(runtime: ToolRuntime, *, fallback: Profile | None = None) -> Se
             channel=confirm_channel(ctx, params),
             client_name=_client_name(ctx),
         )
-        return _complete(ctx, await runtime.call(call, params.name, params.arguments))
+        arguments = params.arguments
+        family = family_of(ctx)
+        if family is not None and arguments is not None:
+            try:
+                arguments = listings.portable.arguments(
+                    family, params.name, served_schema(params.name), dict(arguments)
+                )
+            except portable.PortableError as exc:
+                return _complete(ctx, error_result(f"{params.name}: {exc}"))
+        return _complete(ctx, await runtime.call(call, params.name, arguments))
+
+    def served_schema(name: str) -> dict[str, Any] | None:
+        tool = runtime.catalog.by_name.get(name)
+        return presentation.input_schema(tool) if tool is not None else input_schema(name)
 
     def input_schema(name: str) -> dict[str, Any] | None:
         tool = runtime.catalog.by_name.get(name)
@@ -223,12 +286,28 @@ def build_server(runtime: ToolRuntime, *, fallback: Profile | None = None) -> Se
     return server
 
 
-class ProfileRoute:
-    """ASGI endpoint: resolve the URL's profile into the scope, then hand over to the MCP transport."""
+def narrower(profile: Profile, bound: Profile) -> bool:
+    """Whether ``profile`` offers nothing that ``bound`` does not: a subset of its tools, and read-only
+    when ``bound`` is."""
+    return profile.reachable <= bound.reachable and (profile.read_only or not bound.read_only)
 
-    def __init__(self, resolve: Callable[[Scope], Profile], transport: StreamableHTTPASGIApp) -> None:
+
+class ProfileRoute:
+    """ASGI endpoint: resolve the URL's profile into the scope, then hand over to the MCP transport.
+
+    A token minted for one profile (``token create --profile``) is refused with 403 on a profile that
+    offers more than that one.
+    """
+
+    def __init__(
+        self,
+        resolve: Callable[[Scope], Profile],
+        transport: StreamableHTTPASGIApp,
+        named: Callable[[str], Profile],
+    ) -> None:
         self._resolve = resolve
         self._transport = transport
+        self._named = named
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -236,8 +315,35 @@ class ProfileRoute:
         except ProfileError as exc:
             await JSONResponse({"error": str(exc)}, status_code=404)(scope, receive, send)
             return
+        refusal = self._bound_refusal(scope, profile)
+        if refusal is not None:
+            body = {"error": "insufficient_scope", "error_description": refusal}
+            await JSONResponse(body, status_code=403)(scope, receive, send)
+            return
+        try:
+            family = portable.family_of(Request(scope).query_params.get(portable.QUERY_FLAG))
+        except portable.PortableError as exc:
+            await JSONResponse({"error": str(exc)}, status_code=400)(scope, receive, send)
+            return
         scope.setdefault("state", {})[PROFILE_SCOPE_KEY] = profile
+        scope["state"][FAMILY_SCOPE_KEY] = family
         await self._transport(scope, receive, send)
+
+    def _bound_refusal(self, scope: Scope, profile: Profile) -> str | None:
+        token = getattr(scope.get("user"), "access_token", None)
+        bound_name = (getattr(token, "claims", None) or {}).get(PROFILE_CLAIM)
+        if bound_name is None:
+            return None
+        try:
+            bound = self._named(str(bound_name))
+        except ProfileError:
+            return f"the token is bound to profile {bound_name!r}, which this server does not have"
+        if narrower(profile, bound):
+            return None
+        return (
+            f"the token is bound to profile {bound.name!r} ({bound.path}); profile {profile.name!r} "
+            f"({profile.path}) offers more, so it is refused here"
+        )
 
 
 def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
@@ -246,9 +352,12 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
     settings = runtime.settings
     verifier = build_verifier(settings) if settings.auth == "jwt" else None
     server = build_server(runtime)
-    manager = StreamableHTTPSessionManager(
+    manager = CappedSessionManager(
         app=server,
         stateless=settings.stateless,
+        max_sessions=settings.max_sessions,
+        per_principal=settings.max_sessions_per_principal,
+        session_idle_timeout=settings.session_idle_seconds,
         max_request_body_size=settings.max_body_bytes,
         security_settings=TransportSecuritySettings(
             enable_dns_rebinding_protection=True,
@@ -273,12 +382,22 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
         return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
 
     async def metrics(request: Request) -> Response:
+        token_file = settings.metrics_token_file
+        if token_file is not None and not metrics_authorized(
+            request.headers.get("authorization"), token_file
+        ):
+            return JSONResponse(
+                {"error": "unauthorized", "error_description": "/metrics needs its bearer token"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
         return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if own_client:
             runtime.client.start()
+        await _announce_store(runtime.store, settings.replicas)
         try:
             async with manager.run():
                 log.info(
@@ -291,6 +410,8 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
             if own_client:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(runtime.client.close())
+            with contextlib.suppress(Exception):
+                await runtime.store.close()
 
     roles = known_roles(runtime.catalog)
     scopes = {SCOPE_PREFIX + role for role in roles}
@@ -302,9 +423,18 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
             allowed_origins=settings.allowed_origins,
         ),
         Middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes),
+        Middleware(ProtocolVersionMiddleware, prefix=PATH_DEFAULT),
     ]
     extra_routes: list[Route] = []
     if verifier is not None:
+        failures = None
+        if settings.auth_failures_per_minute > 0:
+            failures = RateLimiter(
+                runtime.store,
+                settings.auth_failures_per_minute,
+                settings.auth_failure_burst,
+                kind="auth-failure",
+            )
         middleware.append(
             Middleware(
                 BearerAuthMiddleware,
@@ -312,6 +442,7 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
                 protected=PATH_DEFAULT,
                 minimum_scope=SCOPE_PREFIX + READONLY_ADMIN,
                 has_role=lambda granted: not scopes.isdisjoint(granted),
+                failures=failures,
             )
         )
         servers = settings.authorization_servers or [_issuer_url(verifier.issuer, verifier.audience)]
@@ -323,8 +454,11 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
             extra={"host": settings.host},
         )
     if settings.rate_limit_per_minute > 0:
-        buckets = TokenBuckets(settings.rate_limit_per_minute, settings.rate_limit_burst)
-        middleware.append(Middleware(RateLimitMiddleware, buckets=buckets, protected=PATH_DEFAULT))
+        limiter = RateLimiter(
+            runtime.store, settings.rate_limit_per_minute, settings.rate_limit_burst, kind="requests"
+        )
+        middleware.append(Middleware(RateLimitMiddleware, limiter=limiter, protected=PATH_DEFAULT))
+    middleware.append(Middleware(SessionCapMiddleware, manager=manager, protected=PATH_DEFAULT))
 
     return Starlette(
         routes=[
@@ -332,10 +466,10 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
-            Route(PATH_DEFAULT, ProfileRoute(lambda _: profiles.default, transport)),
-            Route(PATH_READONLY, ProfileRoute(lambda _: profiles.readonly, transport)),
-            Route(PATH_ALL, ProfileRoute(lambda _: profiles.all, transport)),
-            Route("/mcp/x/{toolsets}", ProfileRoute(toolsets, transport)),
+            Route(PATH_DEFAULT, ProfileRoute(lambda _: profiles.default, transport, profiles.named)),
+            Route(PATH_READONLY, ProfileRoute(lambda _: profiles.readonly, transport, profiles.named)),
+            Route(PATH_ALL, ProfileRoute(lambda _: profiles.all, transport, profiles.named)),
+            Route("/mcp/x/{toolsets}", ProfileRoute(toolsets, transport, profiles.named)),
         ],
         middleware=middleware,
         lifespan=lifespan,
@@ -343,6 +477,23 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
 
 
 __all__ = ["build_app", "build_server", "builtin"]
+
+
+async def _announce_store(store: Store, replicas: int) -> None:
+    """Say at start-up where shared state lives, and whether the shared store answers."""
+    if not store.shared:
+        log.info(
+            "single replica: confirmations, rate limits and job owners live in this process's memory; "
+            "set TRUENAS_MCP_REDIS_URL before running more than one replica"
+        )
+        return
+    try:
+        await store.ping()
+    except StoreUnavailable as exc:
+        # Starting anyway keeps reads served; confirmations refuse until the store answers.
+        log.error("shared store unreachable at start-up", extra={"error": str(exc), "replicas": replicas})
+        return
+    log.info("shared state in " + store.describe(), extra={"replicas": replicas})
 
 
 def _issuer_url(issuer: str, resource: str) -> str:

@@ -7,21 +7,33 @@ secret) and never passes a client's token on: the TrueNAS credential is the serv
 A token is accepted only when all of these hold:
 
 * it came in the ``Authorization: Bearer`` header (a token in the query string is refused outright);
-* its header names an algorithm on the pinned list, and that algorithm belongs to the family of the
-  configured key (an HMAC secret only verifies HS*, a public key or JWKS only RS*/PS*/ES*/EdDSA), so
-  ``alg: none`` and HS/RS confusion fail before any cryptography runs;
+* its header is a JSON object of string values holding only ``alg``, ``typ``, ``kid``, ``cty``, ``x5t``
+  or ``x5t#S256`` (``crit``, ``jku``, ``jwk``, ``x5u``, ``x5c`` and the rest are refused: nothing in a
+  token chooses its own key or extensions);
+* it names an algorithm on the pinned list, and that algorithm belongs to the family of the configured
+  key (an HMAC secret only verifies HS*, a public key or JWKS only RS*/PS*/ES*/EdDSA), so ``alg: none``
+  and HS/RS confusion fail before any cryptography runs;
+* its ``typ`` is ``at+jwt`` (RFC 9068) where that is required: always for tokens signed with the shared
+  secret (the tokens this server mints), for an identity provider's when ``jwt_require_typ`` says so;
 * the signature verifies, ``iss`` is the configured issuer, ``aud`` contains this server's resource URL,
-  ``exp`` is in the future and ``nbf`` (when present) in the past, with a small leeway; ``sub`` is present.
+  ``exp`` is a number in the future and at most ``jwt_max_lifetime_seconds`` ahead (and after ``iat``),
+  ``iat`` and ``nbf`` (when present) are numbers not in the future, with a small leeway; ``sub`` is present.
 
-Failures answer 401 with ``WWW-Authenticate: Bearer ... resource_metadata="..."``; a valid token without
-any ``truenas:`` role scope answers 403 ``insufficient_scope``.
+The key is re-read when its file changes, so a rotated secret or public key takes effect without a
+restart and tokens signed with the old one stop working at once (the verified-token cache is dropped).
+
+Failures answer 401 ``invalid_token`` with ``WWW-Authenticate: Bearer ... resource_metadata="..."``; a
+valid token without any ``truenas:`` role scope answers 403 ``insufficient_scope``. A client address that
+keeps failing is answered 429 (see ``FailureLimit``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
+import math
 import secrets
 import time
 from collections import OrderedDict
@@ -44,6 +56,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from truenas_mcp.server import redact
+from truenas_mcp.server.hygiene import Limiter, client_address, too_many
 from truenas_mcp.server.settings import ServerSettings, SettingsError, is_loopback
 
 log = logging.getLogger("truenas_mcp.server.auth")
@@ -57,6 +70,11 @@ _EC = frozenset({"ES256", "ES384", "ES512"})
 _OKP = frozenset({"EdDSA"})
 _JWKS_MIN_REFRESH_SECONDS = 30.0  # an unknown `kid` never makes us hit the IdP more often than this
 _JWKS_MAX_BYTES = 512 * 1024
+# Header parameters a token may carry. Everything else (crit, jku, jwk, x5u, x5c, b64, zip, enc, ...) either
+# asks the verifier to trust key material from the token itself or to understand an extension it does not.
+ALLOWED_HEADER = frozenset({"alg", "typ", "kid", "cty", "x5t", "x5t#S256"})
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+PROFILE_CLAIM = "truenas_mcp_profile"  # a token minted for one profile (token create --profile)
 
 
 class TokenError(Exception):
@@ -115,6 +133,51 @@ def _read_public_key(path: Path) -> Any:
     if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
         raise SettingsError(f"jwt_public_key_file: {path}: use an RSA, EC or Ed25519 public key")
     return key
+
+
+class KeyFile:
+    """A key read from a file, re-read whenever the file's bytes change (rotation without a restart).
+
+    The file is read on every verification: it is a few dozen bytes, and comparing its content (not its
+    modification time, which is coarse on some file systems) makes a rotation effective from the next
+    request. A file that becomes unreadable or invalid stops all verification (fail closed) until it is
+    fixed, rather than letting the old key live on.
+    """
+
+    def __init__(self, path: Path, load: Callable[[Path], Any], setting: str) -> None:
+        self.path = path
+        self.setting = setting
+        self._load = load
+        self._raw = self._read_raw_at_start()
+        self.key: Any = load(path)
+
+    def _read_raw_at_start(self) -> bytes:
+        try:
+            return self.path.read_bytes()
+        except OSError as exc:
+            raise SettingsError(f"{self.setting}: cannot read {self.path} ({exc.strerror})") from None
+
+    def refresh(self) -> bool:
+        """Re-read the file; True when the key changed. ``TokenError`` when it cannot be used."""
+        try:
+            raw = self.path.read_bytes()
+        except OSError as exc:
+            log.error("token key file unreadable", extra={"setting": self.setting, "error": exc.strerror})
+            raise TokenError("the server cannot read its token key; no token can be verified now") from None
+        if raw == self._raw:
+            return False
+        try:
+            key = self._load(self.path)
+            if _family(key) != _family(self.key):
+                raise SettingsError(f"{self.setting}: the new key is of another type than the old one")
+        except SettingsError as exc:
+            log.error("token key file invalid; refusing all tokens", extra={"error": str(exc)})
+            raise TokenError("the server's token key is invalid; no token can be verified now") from None
+        self._raw, self.key = raw, key
+        log.warning(
+            "token key reloaded; tokens signed with the old key are refused", extra={"file": str(self.path)}
+        )
+        return True
 
 
 class JWKSCache:
@@ -208,8 +271,16 @@ class JWTVerifier:
         secret: bytes | None = None,
         public_key: Any = None,
         jwks: JWKSCache | None = None,
+        key_file: KeyFile | None = None,
         leeway: float = 30.0,
+        max_lifetime: float = 31 * 86_400,
+        require_typ: bool | None = None,
     ) -> None:
+        if key_file is not None:
+            if isinstance(key_file.key, bytes):
+                secret = key_file.key
+            else:
+                public_key = key_file.key
         sources = [s for s in (secret, public_key, jwks) if s is not None]
         if len(sources) != 1:
             raise SettingsError(
@@ -222,7 +293,11 @@ class JWTVerifier:
         self._secret = secret
         self._public_key = public_key
         self._jwks = jwks
+        self._key_file = key_file
         self._leeway = leeway
+        self._max_lifetime = max_lifetime
+        # Tokens this server mints always say at+jwt; an identity provider's do only when configured so.
+        self._require_typ = require_typ if require_typ is not None else secret is not None
         static = secret if secret is not None else public_key
         family = _family(static) if static is not None else _RSA | _EC | _OKP
         pinned = list(algorithms) or (
@@ -242,6 +317,12 @@ class JWTVerifier:
         the same token. Only the time-bound claims can change a verified token's fate, so those are
         re-checked on every hit.
         """
+        if self._key_file is not None and self._key_file.refresh():
+            if isinstance(self._key_file.key, bytes):
+                self._secret = self._key_file.key
+            else:
+                self._public_key = self._key_file.key
+            self._verified.clear()  # tokens verified under the old key must be verified again, and fail
         cached = self._verified.get(token)
         if cached is not None:
             now = time.time()
@@ -259,10 +340,8 @@ class JWTVerifier:
         return verified
 
     async def _verify(self, token: str) -> VerifiedToken:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
-            raise TokenError("malformed token") from None
+        header = read_header(token)
+        check_header(header, require_typ=self._require_typ)
         alg = header.get("alg")
         if alg not in self.algorithms:
             raise TokenError(
@@ -299,8 +378,9 @@ class JWTVerifier:
             raise TokenError(f"token lacks the {exc.claim!r} claim") from None
         except jwt.InvalidSignatureError:
             raise TokenError("token signature is invalid") from None
-        except (jwt.InvalidTokenError, jwt.InvalidKeyError, ValueError) as exc:
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise TokenError(f"invalid token ({type(exc).__name__})") from None
+        check_times(claims, now=time.time(), leeway=self._leeway, max_lifetime=self._max_lifetime)
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise TokenError("token `sub` must be a non-empty string")
@@ -310,6 +390,55 @@ class JWTVerifier:
             client_id=_client_id(claims),
             expires_at=int(claims["exp"]),
             claims=claims,
+        )
+
+
+def read_header(token: str) -> dict[str, Any]:
+    """The JOSE header of a compact JWS, read here rather than by PyJWT so that every odd header gets
+    the same clear refusal (PyJWT raises differently for some, and a few used to surface as 500)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise TokenError("malformed token")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
+    except (ValueError, TypeError):
+        raise TokenError("malformed token") from None
+    if not isinstance(header, dict):
+        raise TokenError("malformed token (the header is not a JSON object)")
+    return header
+
+
+def check_header(header: Mapping[str, Any], *, require_typ: bool) -> None:
+    """Refuse a JOSE header with parameters this server does not support, or of the wrong type."""
+    if "crit" in header:
+        raise TokenError("token header `crit` names extensions this server does not support")
+    unsupported = sorted(str(name) for name in header if name not in ALLOWED_HEADER)
+    if unsupported:
+        raise TokenError(f"token header parameter(s) {', '.join(unsupported)} not supported")
+    for name, value in header.items():
+        if not isinstance(value, str):
+            raise TokenError(f"token header `{name}` must be a string")
+    typ = header.get("typ")
+    if require_typ and (typ is None or typ.lower() not in ACCESS_TOKEN_TYPES):
+        raise TokenError(f"token type must be at+jwt (an RFC 9068 access token), not {typ!r}")
+
+
+def check_times(claims: Mapping[str, Any], *, now: float, leeway: float, max_lifetime: float) -> None:
+    """``exp``, ``iat`` and ``nbf`` are numbers; ``iat`` is not ahead; the lifetime is bounded."""
+    for name in ("exp", "iat", "nbf"):
+        value = claims.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise TokenError(f"token `{name}` must be a number of seconds since the epoch")
+    exp = claims["exp"]
+    iat = claims.get("iat")
+    if iat is not None and iat > now + leeway:
+        raise TokenError("token issued in the future (`iat` is ahead of this server's clock)")
+    if exp - now > max_lifetime + leeway or (iat is not None and exp - iat > max_lifetime + leeway):
+        raise TokenError(
+            f"token lifetime exceeds this server's maximum of {int(max_lifetime)} s "
+            "(jwt_max_lifetime_seconds)"
         )
 
 
@@ -346,8 +475,20 @@ def resource_url(settings: ServerSettings) -> str:
 
 def build_verifier(settings: ServerSettings) -> JWTVerifier:
     """The verifier ``settings`` describe; a ``SettingsError`` naming the setting when they do not add up."""
-    secret = read_secret(settings.jwt_secret_file) if settings.jwt_secret_file else None
-    public_key = _read_public_key(settings.jwt_public_key_file) if settings.jwt_public_key_file else None
+    secret_file = settings.jwt_secret_file
+    public_key_file = settings.jwt_public_key_file
+    if secret_file and public_key_file:
+        raise SettingsError(
+            "set only one of jwt_secret_file (TRUENAS_MCP_JWT_SECRET_FILE) and jwt_public_key_file "
+            "(TRUENAS_MCP_JWT_PUBLIC_KEY_FILE)"
+        )
+    key_file = None
+    if secret_file:
+        key_file = KeyFile(secret_file, read_secret, "jwt_secret_file")
+    elif public_key_file:
+        key_file = KeyFile(public_key_file, _read_public_key, "jwt_public_key_file")
+    secret = key_file.key if key_file is not None and isinstance(key_file.key, bytes) else None
+    public_key = public_key_file
     jwks = None
     if settings.jwks_url:
         host = urlparse(settings.jwks_url).hostname or ""
@@ -361,10 +502,11 @@ def build_verifier(settings: ServerSettings) -> JWTVerifier:
         issuer=issuer or DEFAULT_ISSUER,
         audience=resource_url(settings),
         algorithms=settings.jwt_algorithms,
-        secret=secret,
-        public_key=public_key,
         jwks=jwks,
+        key_file=key_file,
         leeway=settings.jwt_leeway_seconds,
+        max_lifetime=settings.jwt_max_lifetime_seconds,
+        require_typ=settings.jwt_require_typ,
     )
 
 
@@ -378,8 +520,10 @@ def mint_token(
     issuer: str,
     audience: str,
     now: int | None = None,
+    profile: str | None = None,
 ) -> str:
-    """An HS256 access token (RFC 9068 claims) for ``subject`` with ``scopes``, valid ``ttl_seconds``."""
+    """An HS256 access token (RFC 9068 claims) for ``subject`` with ``scopes``, valid ``ttl_seconds``;
+    with ``profile`` it is accepted only on that profile's URL and narrower ones."""
     if not subject:
         raise ValueError("subject: must not be empty")
     if ttl_seconds <= 0:
@@ -396,6 +540,8 @@ def mint_token(
         "client_id": subject,
         "jti": secrets.token_urlsafe(12),
     }
+    if profile is not None:
+        claims[PROFILE_CLAIM] = profile
     return jwt.encode(claims, secret, algorithm="HS256", headers={"typ": "at+jwt"})
 
 
@@ -446,8 +592,10 @@ class BearerAuthMiddleware:
         protected: str = "/mcp",
         minimum_scope: str,
         has_role: Callable[[frozenset[str]], bool],
+        failures: Limiter | None = None,
     ) -> None:
         self.app = app
+        self._failures = failures
         self._verifier = verifier
         self._protected = protected
         self._metadata_url = metadata_url(verifier.audience)
@@ -521,6 +669,14 @@ class BearerAuthMiddleware:
         *,
         scope_hint: str | None = None,
     ) -> None:
+        if status == 401 and self._failures is not None:
+            # Every failed attempt spends from the client address's budget; once it is spent, the
+            # answer is 429 instead of the reason, so guessing costs time and tells nothing new.
+            wait = await self._failures.take(client_address(scope))
+            if wait > 0:
+                log.warning("failed authentications rate limited", extra={"client": client_address(scope)})
+                await too_many(wait, "too many failed authentications")(scope, receive, send)
+                return
         parts = []
         if error is not None:
             parts += [f'error="{error}"', f'error_description="{_quote(description)}"']

@@ -115,13 +115,17 @@ def _describe(read_only: bool) -> BuiltinTool:
             "name": DESCRIBE_TOOL,
             "title": "Describe a TrueNAS tool",
             "description": (
-                "The full definition of one tool found with "
+                "The definition of one tool found with "
                 f"{SEARCH_TOOLS}: description, input schema (what {CALL_TOOL} expects as `arguments`), "
-                "output schema and annotations."
+                "annotations, policy and the fields of its output; `full: true` adds the full output schema "
+                "and every field description."
             ),
             "inputSchema": {
                 "type": "object",
-                "properties": {"name": {"type": "string", "minLength": 1, "description": "tool name"}},
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "description": "tool name"},
+                    "full": {"type": "boolean", "default": False, "description": "full definition"},
+                },
                 "required": ["name"],
                 "additionalProperties": False,
             },
@@ -147,13 +151,15 @@ def _call(read_only: bool) -> BuiltinTool:
             "description": (
                 f"Run any TrueNAS {scope} found with {SEARCH_TOOLS}. `arguments` are checked against the "
                 f"tool's input schema (see {DESCRIBE_TOOL}) exactly as a direct call would be; the answer is "
-                "the tool's own answer."
+                "the tool's own answer. A tool that asks for confirmation takes the preview's "
+                "`confirmation_token` here or inside `arguments`."
             ),
             "inputSchema": {
                 "type": "object",
                 "properties": {
                     "name": {"type": "string", "minLength": 1, "description": "tool name"},
                     "arguments": {"type": "object", "description": "the tool's arguments"},
+                    "confirmation_token": {"type": "string", "description": "from a confirmation preview"},
                 },
                 "required": ["name"],
                 "additionalProperties": False,

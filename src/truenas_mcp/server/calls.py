@@ -27,7 +27,7 @@ from truenas_mcp.client.errors import (
 )
 from truenas_mcp.client.errors import ValidationError as TrueNASValidationError
 from truenas_mcp.models import validate_arguments
-from truenas_mcp.server import audit, builtin, jobs, redact, shaping
+from truenas_mcp.server import audit, builtin, jobs, messages, presentation, redact, shaping
 from truenas_mcp.server.access import AccessPolicy, Principal, ToolRef
 from truenas_mcp.server.authz import RolePolicy
 from truenas_mcp.server.confirm import (
@@ -43,6 +43,7 @@ from truenas_mcp.server.discovery import SearchIndex, hits_to_result
 from truenas_mcp.server.metrics import Metrics
 from truenas_mcp.server.profiles import Profile, Profiles
 from truenas_mcp.server.settings import ServerSettings
+from truenas_mcp.server.store import open_store
 
 log = logging.getLogger("truenas_mcp.server.calls")
 
@@ -115,8 +116,10 @@ class ToolRuntime:
         # A per-process key unless the deployment shares one: tokens then die with the process, which is
         # the safe failure for a single replica.
         root = load_root_key(settings.confirm_secret_file)
+        # What replicas must agree on (single-use confirmations, rate limits, job owners): see store.py.
+        self.store = open_store(settings)
         self.confirmations = confirmations or Confirmations(
-            derive_key(root, "confirm"), settings.confirm_ttl_seconds
+            derive_key(root, "confirm"), settings.confirm_ttl_seconds, store=self.store
         )
         self.request_state_key = derive_key(root, "request-state")
         self.audit_log = audit_log or audit.AuditLog(
@@ -216,7 +219,7 @@ class ToolRuntime:
         tool = self.catalog.by_name.get(name)
         if tool is None:
             raise ToolError(
-                f"unknown tool {name!r}; use search_tools to find tools by what they do", "unknown"
+                messages.unknown_tool(name, self.catalog.by_name, self.catalog.by_method), "unknown"
             )
         reason = self.profiles.excluded.get(name)
         if reason is not None:
@@ -252,7 +255,7 @@ class ToolRuntime:
         validated, errors = validate_arguments(tool.args_model(), arguments)
         if validated is None:
             lines = [f"invalid arguments for {name} (nothing was sent to TrueNAS):"]
-            lines += [f"- {e.path or '(arguments)'}: {e.message}" for e in errors]
+            lines += messages.field_lines(errors, arguments)
             raise ToolError("\n".join(lines), "invalid_arguments")
         decision = await self.access.authorize(ctx.principal, ref, validated)
         if decision.outcome == "deny":
@@ -371,7 +374,10 @@ class ToolRuntime:
             inner = arguments.get("arguments", {})
             if not isinstance(inner, dict):
                 raise ToolError("call_tool: `arguments` must be an object", "invalid_arguments")
-            _no_extra(arguments, {"name", "arguments"}, name)
+            _no_extra(arguments, {"name", "arguments", TOKEN_ARGUMENT}, name)
+            if TOKEN_ARGUMENT in arguments:
+                # A model may put the token beside `arguments` rather than inside: both mean this call.
+                inner = {**inner, TOKEN_ARGUMENT: arguments[TOKEN_ARGUMENT]}
             if ctx.profile.builtin(target) is not None:
                 raise ToolError(f"call_tool: call {target} directly, it is listed", "invalid_arguments")
             return await self.call_catalog_tool(ctx, target, inner)
@@ -395,11 +401,14 @@ class ToolRuntime:
 
     def _describe(self, ctx: CallContext, arguments: dict[str, Any]) -> dict[str, Any]:
         target = _string(arguments, "name", builtin.DESCRIBE_TOOL)
-        _no_extra(arguments, {"name"}, builtin.DESCRIBE_TOOL)
+        _no_extra(arguments, {"name", "full"}, builtin.DESCRIBE_TOOL)
+        full = arguments.get("full", False)
+        if not isinstance(full, bool):
+            raise ToolError(f"{builtin.DESCRIBE_TOOL}: `full` must be true or false", "invalid_arguments")
         tool = self.resolve(ctx.profile, target)
         if not self.access.visible(ctx.principal, ToolRef(tool.name, tool.method, tool.policy)):
             raise ToolError(f"unknown tool {target!r}", "unknown")
-        structured = {"result": tool.definition()}
+        structured = {"result": presentation.describe(tool, self.catalog.by_method, full=full)}
         return text_result(structured, shaping.dumps(structured))
 
     async def _job_tool(self, ctx: CallContext, name: str, arguments: dict[str, Any]) -> dict[str, Any]:

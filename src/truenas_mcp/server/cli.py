@@ -15,7 +15,7 @@ import click
 
 from truenas_mcp.catalog import Catalog, CatalogNotFound, load_catalog
 from truenas_mcp.client import ClientConfig, ClientConfigError
-from truenas_mcp.server import redact
+from truenas_mcp.server import presentation, redact
 from truenas_mcp.server.profiles import ProfileError, Profiles
 from truenas_mcp.server.settings import ServerSettings, SettingsError, load_settings
 
@@ -48,7 +48,9 @@ def profile_costs(catalog: Catalog, profile_name: str, settings: ServerSettings)
     costs = []
     for name in profile.listed:
         tool = catalog.by_name[name]
-        text = json.dumps(tool.definition(), separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(
+            presentation.listed(tool, catalog.by_method), separators=(",", ":"), ensure_ascii=False
+        )
         costs.append(ToolCost(name, tool.policy.safety, count_tokens(text)))
     for b in profile.builtins:
         text = json.dumps(b.definition, separators=(",", ":"), ensure_ascii=False)

@@ -11,7 +11,9 @@ Three ways to ask, picked per call from what the client can do:
   short-lived token; the call runs only when repeated with ``confirmation_token`` and identical arguments.
 
 A token is an HMAC over (issuer, subject, client, tool, canonical arguments, expiry, nonce), valid for a few
-minutes and redeemable once: a replayed, tampered, expired or re-targeted token runs nothing.
+minutes and redeemable once: a replayed, tampered, expired or re-targeted token runs nothing. "Once" is
+kept in the shared store (``server/store.py``), so with Redis a token redeemed on one replica is refused on
+every other; when the store is unreachable, no token is accepted at all (fail closed).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -30,12 +31,12 @@ from typing import Any, Literal
 
 from truenas_mcp.server import redact
 from truenas_mcp.server.access import Principal
+from truenas_mcp.server.store import MemoryStore, Store, StoreUnavailable
 
 TOKEN_ARGUMENT = "confirmation_token"
 INPUT_KEY = "confirm"
 _PREFIX = "c1"
 _CONTEXT = b"truenas-mcp/confirm/v1\n"
-_MAX_OUTSTANDING = 10_000
 
 # (action, content) as the client answered an elicitation: "accept"/"decline"/"cancel" and the form values.
 ElicitFn = Callable[[str, dict[str, Any]], Awaitable[tuple[str, Mapping[str, Any] | None]]]
@@ -123,14 +124,20 @@ def _result(text: str) -> dict[str, Any]:
 class Confirmations:
     """Issues and redeems confirmation tokens under one key."""
 
-    def __init__(self, key: bytes, ttl: float, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        key: bytes,
+        ttl: float,
+        *,
+        clock: Callable[[], float] = time.time,
+        store: Store | None = None,
+    ) -> None:
         if len(key) < 32:
             raise ValueError("confirmation key: use at least 32 random bytes")
         self._key = key
         self.ttl = ttl
         self._clock = clock
-        self._used: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self._store = store if store is not None else MemoryStore()
 
     def _mac(
         self, principal: Principal, tool: str, arguments: Mapping[str, Any], exp: int, nonce: str
@@ -144,7 +151,7 @@ class Confirmations:
         payload = _b64(canonical({"e": exp, "n": nonce}))
         return f"{_PREFIX}.{payload}.{_b64(self._mac(principal, tool, arguments, exp, nonce))}"
 
-    def redeem(self, token: str, principal: Principal, tool: str, arguments: Mapping[str, Any]) -> None:
+    async def redeem(self, token: str, principal: Principal, tool: str, arguments: Mapping[str, Any]) -> None:
         """Accept ``token`` for exactly this call, once; ``ConfirmationError`` otherwise."""
         try:
             prefix, payload, mac = token.split(".")
@@ -163,14 +170,15 @@ class Confirmations:
         now = self._clock()
         if now > exp:
             raise ConfirmationError("the confirmation token expired; nothing was run. Call again without it")
-        with self._lock:
-            for old in [n for n, e in self._used.items() if e < now]:
-                del self._used[old]
-            if nonce in self._used:
-                raise ConfirmationError("the confirmation token was already used; nothing was run")
-            if len(self._used) >= _MAX_OUTSTANDING:
-                raise ConfirmationError("too many confirmations in flight; retry shortly")
-            self._used[nonce] = exp
+        try:
+            first = await self._store.claim("confirm:" + nonce, exp - now + 1)
+        except StoreUnavailable as exc:
+            raise ConfirmationError(
+                f"confirmations cannot be checked now, so nothing was run: {exc}. The token stays valid "
+                "until it expires; use it again once the store is back"
+            ) from None
+        if not first:
+            raise ConfirmationError("the confirmation token was already used; nothing was run")
 
     def preview(self, tool: str, method: str, safety: str, arguments: Mapping[str, Any]) -> str:
         shown = json.dumps(redact.redact(dict(arguments)), sort_keys=True, ensure_ascii=False)
@@ -189,11 +197,11 @@ class Confirmations:
     ) -> Outcome:
         """Decide whether this call is confirmed now, or what to answer instead of running it."""
         if token is not None:
-            self.redeem(token, principal, tool, arguments)
+            await self.redeem(token, principal, tool, arguments)
             return Outcome(True, "token")
         preview = self.preview(tool, method, safety, arguments)
         if channel.input_responses is not None and channel.request_state is not None:
-            self.redeem(channel.request_state, principal, tool, arguments)
+            await self.redeem(channel.request_state, principal, tool, arguments)
             if _accepted(channel.input_responses.get(INPUT_KEY)):
                 return Outcome(True, "input_required")
             return Outcome(False, "declined", _result(f"The user declined; nothing was run. ({preview})"))

@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -104,6 +105,27 @@ class TokenBuckets:
         return (1.0 - bucket.tokens) / self.rate
 
 
+class Limiter(Protocol):
+    """A rate limit by key (``store.RateLimiter``: shared by replicas when the store is)."""
+
+    async def take(self, key: str) -> float: ...
+
+
+def too_many(wait: float, what: str = "too many requests") -> JSONResponse:
+    retry = max(1, math.ceil(wait))
+    return JSONResponse(
+        {"error": "rate_limited", "error_description": f"{what}; retry in {retry} s"},
+        status_code=429,
+        headers={"Retry-After": str(retry)},
+    )
+
+
+def client_address(scope: Scope) -> str:
+    """The caller's address (the proxy's X-Forwarded-For only when it is trusted: uvicorn's setting)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
 class RateLimitMiddleware:
     """429 with ``Retry-After`` when a caller exceeds its bucket; keyed by token subject, else client IP.
 
@@ -111,9 +133,9 @@ class RateLimitMiddleware:
     cannot spend another's budget; without authentication (development mode) the key is the client address.
     """
 
-    def __init__(self, app: ASGIApp, buckets: TokenBuckets, *, protected: str = "/mcp") -> None:
+    def __init__(self, app: ASGIApp, limiter: Limiter, *, protected: str = "/mcp") -> None:
         self.app = app
-        self._buckets = buckets
+        self._limiter = limiter
         self._protected = protected
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -121,15 +143,9 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or not (path == self._protected or path.startswith(self._protected + "/")):
             await self.app(scope, receive, send)
             return
-        wait = self._buckets.take(self._key(scope))
+        wait = await self._limiter.take(self._key(scope))
         if wait > 0:
-            retry = max(1, math.ceil(wait))
-            response = JSONResponse(
-                {"error": "rate_limited", "error_description": f"too many requests; retry in {retry} s"},
-                status_code=429,
-                headers={"Retry-After": str(retry)},
-            )
-            await response(scope, receive, send)
+            await too_many(wait)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -139,5 +155,4 @@ class RateLimitMiddleware:
         if token is not None:
             issuer = (token.claims or {}).get("iss", "")
             return f"sub:{issuer}:{token.subject or token.client_id}"
-        client = scope.get("client")
-        return f"ip:{client[0] if client else 'unknown'}"
+        return f"ip:{client_address(scope)}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -44,3 +46,19 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def authorized(header: str | None, token_file: Path) -> bool:
+    """Whether ``Authorization: Bearer <token>`` carries the token in ``token_file``.
+
+    The file is read on each scrape (a few per minute), so a rotated token takes effect at once; an
+    unreadable or empty file refuses every scrape rather than opening the endpoint.
+    """
+    try:
+        expected = token_file.read_bytes().strip()
+    except OSError:
+        return False
+    kind, _, given = (header or "").partition(" ")
+    return (
+        bool(expected) and kind.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected)
+    )

@@ -8,9 +8,11 @@ so a credential has exactly one way in.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +21,17 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 ENV_PREFIX = "TRUENAS_MCP_"
 CONFIG_FILE_ENV = "TRUENAS_MCP_CONFIG"
+# Variables with the prefix that other parts of the project read; they are not server settings, but
+# their presence in a server's environment is not a mistake either.
+OTHER_PREFIXED_ENV = frozenset(
+    {
+        CONFIG_FILE_ENV,
+        "TRUENAS_MCP_SPEC",  # the API recording the simulator and generator read
+        "TRUENAS_MCP_SPEC_DIR",
+        "TRUENAS_MCP_PUBLISHED_PORT",  # docker-compose.yml: the host port it publishes
+        "TRUENAS_MCP_TEST_DEBIAN_MIRROR",  # the image tests' package mirror
+    }
+)
 
 
 class SettingsError(ValueError):
@@ -172,6 +185,53 @@ class ServerSettings(BaseSettings):
     audit_max_bytes: int = Field(default=10 * 1024 * 1024, ge=4096, description="audit file rotation size")
     audit_backups: int = Field(default=5, ge=0, le=100, description="rotated audit files kept")
 
+    # Token lifetime and type (token hygiene) -----------------------------------------------------
+    jwt_max_lifetime_seconds: int = Field(
+        default=31 * 86_400,
+        ge=60,
+        le=366 * 86_400,
+        description="tokens whose `exp` lies further ahead (or further after `iat`) are refused",
+    )
+    jwt_require_typ: bool | None = Field(
+        default=None,
+        description="require header `typ: at+jwt` (RFC 9068); default: required with jwt_secret_file",
+    )
+
+    # Sessions, failed logins, metrics and shared state across replicas ---------------------------
+    max_sessions: int = Field(
+        default=1000, ge=1, description="2025-11-25 sessions open at once on one replica (all callers)"
+    )
+    max_sessions_per_principal: int = Field(
+        default=16, ge=1, description="2025-11-25 sessions one caller (token issuer + subject) may hold open"
+    )
+    session_idle_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        le=86_400,
+        description="a 2025-11-25 session without requests is closed after this",
+    )
+    auth_failures_per_minute: float = Field(
+        default=10.0, ge=0, description="failed authentications per minute per client address (0: unlimited)"
+    )
+    auth_failure_burst: int = Field(
+        default=20, ge=1, description="failed authentications a client address may make before 429"
+    )
+    metrics_token_file: Path | None = Field(
+        default=None, description="file holding a token /metrics requires as `Authorization: Bearer`"
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="shared store for replicas: redis://HOST:PORT/DB or rediss:// (unset: one replica)",
+    )
+    redis_password_file: Path | None = Field(
+        default=None, description="file holding the Redis password (keeps it out of redis_url)"
+    )
+    replicas: int = Field(
+        default=1,
+        ge=1,
+        description="most replicas that serve at once (HPA maxReplicas); above 1 needs redis_url",
+    )
+
     @model_validator(mode="after")
     def _check(self) -> ServerSettings:
         if not self.allowed_hosts:
@@ -191,6 +251,13 @@ class ServerSettings(BaseSettings):
             raise ValueError("tls_cert_file and tls_key_file: set both to serve https, or neither")
         if self.jwks_url is not None and not self.jwks_url.startswith(("https://", "http://")):
             raise ValueError("jwks_url: must be an http(s) URL")
+        if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("redis_url: must be a redis://, rediss:// or unix:// URL")
+        if self.replicas > 1 and self.redis_url is None:
+            raise ValueError(
+                f"replicas: {self.replicas} replicas need a shared store; set redis_url "
+                f"({ENV_PREFIX}REDIS_URL), or replicas to 1 to run a single replica"
+            )
         return self
 
     @classmethod
@@ -236,8 +303,32 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return table
 
 
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One line per ``TRUENAS_MCP_*`` variable that names no setting, with the closest known name.
+
+    pydantic-settings reads only the variables it knows and ignores the rest, so a typo would otherwise
+    leave a setting at its default without a word.
+    """
+    known = {ENV_PREFIX + name.upper() for name in ServerSettings.model_fields} | OTHER_PREFIXED_ENV
+    lines = []
+    for variable in sorted(environ):
+        name = variable.upper()
+        if not name.startswith(ENV_PREFIX) or name in known:
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        lines.append(f"{variable}: unknown setting{hint}")
+    return lines
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> ServerSettings:
-    """Settings from (lowest first) the TOML file, the environment, then non-``None`` ``overrides``."""
+    """Settings from (lowest first) the TOML file, the environment, then non-``None`` ``overrides``.
+
+    An unknown ``TRUENAS_MCP_*`` variable is an error like an unknown key of the file.
+    """
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        raise SettingsError("invalid server settings:\n  " + "\n  ".join(unknown))
     if config_file is None and os.environ.get(CONFIG_FILE_ENV):
         config_file = Path(os.environ[CONFIG_FILE_ENV])
     values: dict[str, Any] = read_config_file(config_file) if config_file is not None else {}

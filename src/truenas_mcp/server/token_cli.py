@@ -19,7 +19,7 @@ from typing import Any
 import click
 import jwt
 
-from truenas_mcp.catalog import CatalogNotFound, load_catalog
+from truenas_mcp.catalog import Catalog, CatalogNotFound, load_catalog
 from truenas_mcp.server.auth import (
     DEFAULT_ISSUER,
     TokenError,
@@ -30,6 +30,7 @@ from truenas_mcp.server.auth import (
     scopes_of,
 )
 from truenas_mcp.server.authz import FULL_ADMIN, READONLY_ADMIN, SCOPE_PREFIX, known_roles
+from truenas_mcp.server.profiles import ProfileError, Profiles
 from truenas_mcp.server.settings import ServerSettings, SettingsError, load_settings
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
@@ -140,6 +141,11 @@ def token() -> None:
 @click.option("--ttl", default="30d", show_default=True, help="Lifetime: 3600, 90m, 12h, 30d, 2w.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="TOML file.")
 @click.option("--url", help="MCP URL clients connect to (default: the audience, i.e. the /mcp endpoint).")
+@click.option(
+    "--profile",
+    "profile_name",
+    help="Bind the token to a profile (default, readonly, all, x:<toolsets>): refused on wider ones.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def create(
     subject: str,
@@ -147,6 +153,7 @@ def create(
     ttl: str,
     config_file: Path | None,
     url: str | None,
+    profile_name: str | None,
     as_json: bool,
 ) -> None:
     """Mint an HS256 token signed with TRUENAS_MCP_JWT_SECRET_FILE and print a client config snippet."""
@@ -157,11 +164,27 @@ def create(
             "shared-secret setup; with an identity provider, ask it for tokens"
         )
     try:
-        roles: frozenset[str] | None = known_roles(load_catalog(settings.catalog))
+        catalog: Catalog | None = load_catalog(settings.catalog)
     except CatalogNotFound:
-        roles = None
+        catalog = None
+    roles = known_roles(catalog) if catalog is not None else None
+    profile = None
+    if profile_name is not None:
+        if catalog is None:
+            raise click.ClickException(
+                "--profile: the tool catalog is not installed, so profiles are unknown"
+            )
+        try:
+            profile = Profiles(catalog, job_wait_seconds=settings.job_wait_seconds).named(profile_name)
+        except ProfileError as exc:
+            raise click.ClickException(f"--profile: {exc}") from None
     try:
         seconds = parse_ttl(ttl)
+        if seconds > settings.jwt_max_lifetime_seconds:
+            raise ValueError(
+                f"--ttl: {ttl} is longer than the server accepts ({settings.jwt_max_lifetime_seconds} s, "
+                "jwt_max_lifetime_seconds)"
+            )
         granted = normalise_scopes(scopes, roles)
         secret = read_secret(settings.jwt_secret_file)
     except (ValueError, SettingsError) as exc:
@@ -174,7 +197,10 @@ def create(
         ttl_seconds=seconds,
         issuer=settings.jwt_issuer or DEFAULT_ISSUER,
         audience=audience,
+        profile=profile.name if profile is not None else None,
     )
+    if url is None and profile is not None:
+        url = audience.removesuffix("/mcp") + profile.path
     config = client_config(url or audience, minted)
     if as_json:
         doc = {"token": minted, "scopes": granted, "expires_in": seconds, "client_config": config}

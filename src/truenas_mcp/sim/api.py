@@ -28,6 +28,9 @@ class Session:
     roles: frozenset[str] = frozenset()
     credential_type: str | None = None  # "API_KEY", "LOGIN_PASSWORD", "TOKEN", ...
     api_key_id: int | None = None
+    # Every role the privilege grants, included ones too (``has_role`` on the box); ``roles`` are as
+    # the privileges name them.
+    expanded_roles: frozenset[str] = frozenset()
 
     @property
     def authenticated(self) -> bool:
@@ -36,6 +39,9 @@ class Session:
     @property
     def full_admin(self) -> bool:
         return "FULL_ADMIN" in self.roles
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles or role in self.expanded_roles
 
 
 class JobHandle(Protocol):

@@ -17,18 +17,20 @@ import secrets
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from truenas_mcp.sim.api import CallContext, Handler, Session
 from truenas_mcp.sim.errors import CallError
+from truenas_mcp.sim.recording import Recording
+from truenas_mcp.sim.roles import FULL_ADMIN, expand
+from truenas_mcp.sim.state import World
 from truenas_mcp.wire import ENOTAUTHENTICATED
-
-if TYPE_CHECKING:
-    from truenas_mcp.sim.server import Simulator
 
 MECHANISMS_AAL1 = ["API_KEY_PLAIN", "TOKEN_PLAIN", "PASSWORD_PLAIN"]
 
-# ``no_authz_required`` methods: any authenticated *user* session may call them (API keys still need roles).
+# ``no_authz_required`` methods: any authenticated user session may call them without a role. An API-key
+# session is a user session too (``ApiKeySessionManagerCredentials`` subclasses the user credentials), so a
+# read-only key may call every one of these, whatever the comment beside that check in ``main.py`` says.
 NO_AUTHZ_REQUIRED = frozenset(
     {
         "auth.generate_token",
@@ -63,7 +65,7 @@ def authorize(session: Session, method: str, roles: list[str]) -> None:
     """``main.py authorize_method_call``: raise EACCES unless the session's roles grant ``method``."""
     if session.full_admin:
         return
-    if method in NO_AUTHZ_REQUIRED and session.credential_type != "API_KEY":
+    if method in NO_AUTHZ_REQUIRED:
         return
     if roles and not session.roles.isdisjoint(roles):
         return
@@ -153,31 +155,54 @@ def totp_now(secret_b32: str, at: float | None = None, step: int = 30, digits: i
     return str(code).zfill(digits)
 
 
-def user_info(username: str, roles: frozenset[str]) -> dict[str, Any]:
-    """``auth.me`` for a local account (the shape of ``auth.me``'s ``returns``)."""
-    uid = 950 if username == "truenas_admin" else 0 if username == "root" else 3000
+def user_info(world: World, username: str, roles: frozenset[str]) -> dict[str, Any]:
+    """``auth.me`` for a local account, from the same row ``user.query`` answers with.
+
+    ``privilege.roles`` is the expanded set (``privilege.compose_privilege``): a read-only administrator
+    holds every ``*_READ`` role as well as ``READONLY_ADMIN``.
+    """
+    row = world.find("user", "username", username) or {}
+    primary = world.find("group", "id", (row.get("group") or {}).get("id"))
+    gids = [primary["gid"]] if primary is not None else []
+    for group_id in row.get("groups", []):
+        group = world.find("group", "id", group_id)
+        if group is not None and group["gid"] not in gids:
+            gids.append(group["gid"])
+    full_admin = FULL_ADMIN in roles
+    web_shell = any(
+        p.get("web_shell") for p in world.table("privilege") if set(p.get("local_groups", [])) & set(gids)
+    )
     return {
         "pw_name": username,
-        "pw_gecos": username,
-        "pw_dir": "/root" if username == "root" else f"/home/{username}",
-        "pw_shell": "/usr/bin/zsh",
-        "pw_uid": uid,
-        "pw_gid": uid,
-        "grouplist": [uid, 544] if "FULL_ADMIN" in roles else [uid],
+        "pw_gecos": row.get("full_name", username),
+        "pw_dir": row.get("home", "/var/empty"),
+        "pw_shell": row.get("shell", "/usr/sbin/nologin"),
+        "pw_uid": row.get("uid", 0),
+        "pw_gid": gids[0] if gids else 0,
+        "grouplist": gids,
         "sid": None,
         "source": "LOCAL",
         "local": True,
         "attributes": {},
         "two_factor_config": {"secret_configured": False, "interval": 30, "otp_digits": 6},
-        "privilege": {"roles": set(roles), "web_shell": "FULL_ADMIN" in roles},
-        "account_attributes": ["LOCAL", "SYS_ADMIN"] if "FULL_ADMIN" in roles else ["LOCAL"],
+        "privilege": {"roles": set(roles), "web_shell": full_admin or web_shell},
+        "account_attributes": ["LOCAL", "SYS_ADMIN"] if full_admin else ["LOCAL"],
     }
+
+
+class AuthHost(Protocol):
+    """What the ``auth.*`` methods need of the running simulator (``server.Simulator`` is one)."""
+
+    world: World
+    recording: Recording
+    # username → base32 TOTP secret of users who must complete an OTP_TOKEN step after their password
+    twofactor_secrets: dict[str, str]
 
 
 class AuthMethods:
     """The ``auth.*`` methods the protocol layer owns; one instance per simulator."""
 
-    def __init__(self, engine: Simulator) -> None:
+    def __init__(self, engine: AuthHost) -> None:
         self.engine = engine
         self.tokens = TokenStore()
         self._otp_pending: dict[str, str] = {}  # session id → username awaiting OTP_TOKEN
@@ -207,14 +232,20 @@ class AuthMethods:
     ) -> Any:
         session.username = username
         session.roles = roles
+        session.expanded_roles = expand(self.engine.recording.methods, roles)
         session.credential_type = credential
         self._otp_pending.pop(session.id, None)
         want_info = not isinstance(options, dict) or options.get("user_info", True)
         return {
             "response_type": "SUCCESS",
-            "user_info": user_info(username, roles) if want_info else None,
+            "user_info": self._me(username, roles) if want_info else None,
             "authenticator": authenticator,
         }
+
+    def _me(self, username: str, roles: frozenset[str]) -> dict[str, Any]:
+        # A full administrator's privilege is shown as FULL_ADMIN alone (``privilege.full_privilege``).
+        shown = roles if FULL_ADMIN in roles else expand(self.engine.recording.methods, roles)
+        return user_info(self.engine.world, username, shown)
 
     def _otp_secret(self, username: str) -> str | None:
         """The user's TOTP secret (base32) when two-factor authentication is on for that user."""
@@ -301,13 +332,14 @@ class AuthMethods:
     async def logout(self, ctx: CallContext, params: list[Any]) -> bool:
         ctx.session.username = None
         ctx.session.roles = frozenset()
+        ctx.session.expanded_roles = frozenset()
         ctx.session.credential_type = None
         ctx.session.api_key_id = None
         return True
 
     async def me(self, ctx: CallContext, params: list[Any]) -> Any:
         assert ctx.session.username is not None
-        return user_info(ctx.session.username, ctx.session.roles)
+        return self._me(ctx.session.username, ctx.session.roles)
 
     async def generate_token(self, ctx: CallContext, params: list[Any]) -> str:
         ttl = params[0] if params else 600

@@ -7,9 +7,11 @@ The protocol layer turns each into the exact JSON-RPC error the real server send
 from __future__ import annotations
 
 import errno as _errno
+import traceback
 from typing import Any
 
 from truenas_mcp import wire
+from truenas_mcp.wire import CALL_ERROR, INVALID_PARAMS
 
 
 def errname(code: int) -> str:
@@ -63,3 +65,56 @@ class MatchNotFound(Exception):
 
     def __str__(self) -> str:
         return ""
+
+
+def error_trace(exc: BaseException) -> dict[str, Any]:
+    """The ``trace`` member of error data (``get_frame_details`` + ``format_exception``)."""
+    frames: list[dict[str, Any]] = [
+        {
+            "filename": f.filename,
+            "lineno": f.lineno,
+            "method": f.name,
+            "line": f.line,
+            "argspec": [],
+            "locals": {},
+        }
+        for f in traceback.extract_tb(exc.__traceback__)
+    ]
+    return {
+        "class": type(exc).__name__,
+        "frames": frames,
+        "formatted": "".join(traceback.format_exception(exc)),
+        "repr": repr(exc),
+    }
+
+
+def error_data(exc: BaseException) -> tuple[int, str, dict[str, Any]]:
+    """JSON-RPC ``(code, message, data)`` for an exception raised by a method call."""
+    if isinstance(exc, ValidationErrors):
+        return (
+            INVALID_PARAMS,
+            "Invalid params",
+            {
+                "error": _errno.EINVAL,
+                "errname": "EINVAL",
+                "reason": str(exc),
+                "trace": error_trace(exc),
+                "extra": [list(e) for e in exc.errors],
+            },
+        )
+    if isinstance(exc, CallError):
+        code, extra = exc.errno, exc.extra
+    else:
+        code, extra = _errno.EINVAL, None
+    reason = str(exc) or repr(exc)
+    return (
+        CALL_ERROR,
+        "Method call error",
+        {
+            "error": code,
+            "errname": errname(code),
+            "reason": reason,
+            "trace": error_trace(exc),
+            "extra": extra,
+        },
+    )

@@ -1,7 +1,7 @@
 """Query filters and options exactly as the TrueNAS 25.04.2 middleware applies them.
 
-The semantics follow ``middlewared/utils/filter_list.py`` of that release, including its quirks, because
-clients are written against the real behaviour:
+The semantics follow ``filter_list`` in ``middlewared/utils/__init__.py`` of that release, including its
+quirks, because clients are written against the real behaviour:
 
 * a filter on a missing key never matches; a numeric path component past the end of a list yields ``None``;
 * ``*`` fans out over a list and matches when any member matches;
@@ -12,14 +12,15 @@ clients are written against the real behaviour:
 * ``count`` is applied before ordering and paging, ``get`` after ordering and before paging.
 
 Errors the middleware reports as a ``ValueError`` from ``validate_filters``/``validate_options`` become a
-``ValidationErrors`` naming the argument (``filters``/``options`` for new-style methods, the legacy
-``query-filters``/``query-options`` for the others), as the parameter validation of the server does.
+``ValidationErrors`` naming the argument (``filters``/``options`` with pydantic's ``Value error, `` prefix
+for new-style methods, the bare message on the legacy ``query-filters``/``query-options``), as the
+parameter validation of the server does. Negative offsets and any limit are accepted. What fails only
+while rows are walked (a mixed-type sort, selecting by list index) is raised as the exception itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import operator
 import re
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from typing import Any, Final, NamedTuple
 from truenas_mcp.sim.errors import MatchNotFound, ValidationErrors
 
 MAX_FILTERS_DEPTH: Final = 3
-MAX_LIMIT: Final = 10000
+LEGACY_FILTERS: Final = "query-filters"
 NULLS_FIRST: Final = "nulls_first:"
 NULLS_LAST: Final = "nulls_last:"
 TIMESTAMP_DESIGNATOR: Final = ".$date"
@@ -283,16 +284,13 @@ def validate_options(options: Any) -> tuple[dict[str, Any], list[Any], list[str]
         if key in options and not isinstance(options[key], bool):
             raise ValueError(f"{key}: Input should be a valid boolean")
     for key in ("offset", "limit"):
+        # Negative offsets (the last N rows) and limits over 10,000 are accepted, as on the box.
         if key in options and (not isinstance(options[key], int) or isinstance(options[key], bool)):
             raise ValueError(f"{key}: Input should be a valid integer")
-        if options.get(key, 0) < 0:
-            raise ValueError(f"{key}: Input should be greater than or equal to 0")
     if options.get("get") and options.get("limit", 0) > 1:
         raise ValueError("Invalid options combination. `get` implies a single result.")
     if options.get("get") and options.get("offset"):
         raise ValueError("Invalid options combination. `get` implies a single result.")
-    if options.get("limit", 0) > MAX_LIMIT:
-        raise ValueError(f"Options limit must be between 1 and {MAX_LIMIT}")
     select = options.get("select", [])
     if not isinstance(select, list):
         raise ValueError("select: Input should be a valid list")
@@ -333,9 +331,7 @@ def _select_path(obj: dict[str, Any], path: str) -> tuple[list[str], Any]:
             keys.append(left)
         elif isinstance(cur, list | tuple):
             raise ValueError("Selecting by list index is not supported")
-        else:
-            # A scalar has no members: the rest of the path cannot exist.
-            return keys, UNDEFINED
+        # A scalar stays as it is and the rest of the path is ignored (``select_path`` on the box).
     return keys, cur
 
 
@@ -374,10 +370,8 @@ def _do_order(rows: list[dict[str, Any]], order_by: list[str]) -> list[dict[str,
         reverse = spec.startswith("-")
         key = spec[1:] if reverse else spec
         if nulls is None:
-            try:
-                rows = sorted(rows, key=_sort_key(key), reverse=reverse)
-            except TypeError as exc:
-                raise ValueError(f"Cannot sort by {spec!r}: {exc}") from None
+            # Mixed types raise TypeError, which the box answers as -32001 with that exception.
+            rows = sorted(rows, key=_sort_key(key), reverse=reverse)
             continue
         # The middleware tests the top-level key for None here, not the dotted path.
         none_rows = [row for row in rows if row.get(key) is None]
@@ -397,26 +391,32 @@ def query(
     """Apply TrueNAS ``filters`` and ``options`` to ``rows`` (``filter_list``).
 
     Returns a list, a single row (``get``) or an int (``count``). Raises ``MatchNotFound`` for ``get``
-    without a match and ``ValidationErrors`` (attribute ``filters_name``/``options_name``) for bad input.
+    without a match, ``ValidationErrors`` (attribute ``filters_name``/``options_name``) for input the
+    validators refuse, and ``TypeError``/``ValueError`` for what fails only while rows are walked.
     The rows are not copied: callers hand in rows they are free to give away.
     """
-    try:
-        options, select, order_by = validate_options(options)
-    except ValueError as exc:
-        raise ValidationErrors([(options_name, str(exc), errno.EINVAL)]) from None
+    legacy = filters_name == LEGACY_FILTERS
+    # pydantic reports a validator's ValueError as "Value error, ..." on the field, filters before options;
+    # the legacy validators report the bare message.
+    prefix = "" if legacy else "Value error, "
+    errors = ValidationErrors()
     stamps: dict[str, dt.datetime] = {}
+    checked: dict[str, Any] = {}
+    select: list[Any] = []
+    order_by: list[str] = []
     if filters:
         try:
             validate_filters(filters, stamps)
         except ValueError as exc:
-            raise ValidationErrors([(filters_name, str(exc), errno.EINVAL)]) from None
+            errors.add(filters_name, f"{prefix}{exc}")
     try:
-        return _apply(rows, filters or [], options, select, order_by, stamps)
+        checked, select, order_by = validate_options(options)
     except ValueError as exc:
-        # Raised while walking paths (``name.x`` on a list) or sorting mixed types: the middleware lets
-        # these escape as a generic error, which the wire shows as -32001 EINVAL; a ValidationErrors on
-        # the argument says the same thing and names what to fix.
-        raise ValidationErrors([(filters_name, str(exc), errno.EINVAL)]) from None
+        errors.add(options_name, f"{prefix}{exc}")
+    errors.check()
+    # What goes wrong while walking rows (``name.x`` through a list, selecting by list index, sorting or
+    # comparing mixed types) escapes as the exception itself: the box answers -32001 with it.
+    return _apply(rows, filters or [], checked, select, order_by, stamps)
 
 
 def _apply(

@@ -10,24 +10,44 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from truenas_mcp.sim.auth import authorize
+from truenas_mcp.sim.auth import AuthMethods, authorize
+from truenas_mcp.sim.core_methods import CoreMethods
 from truenas_mcp.sim.errors import CallError
 from truenas_mcp.sim.jobs import Job
-from truenas_mcp.sim.protocol import Connection, MethodNotFoundError
-
-if TYPE_CHECKING:
-    from truenas_mcp.sim.server import Simulator
+from truenas_mcp.sim.protocol import Connection, Host, MethodNotFoundError
+from truenas_mcp.sim.recording import Recording
+from truenas_mcp.sim.roles import expand
+from truenas_mcp.sim.state import World
 
 API_VERSIONS = ["v25.04.0", "v25.04.1", "v25.04.2"]
 
 
-async def handle_http(sim: Simulator, scope: dict[str, Any], receive: Any, send: Any) -> None:
+class HttpHost(Host, Protocol):
+    """What the HTTP routes need of the running simulator (``server.Simulator`` is one)."""
+
+    world: World
+    recording: Recording
+    auth: AuthMethods
+    core: CoreMethods
+
+    async def invoke(
+        self,
+        conn: Connection,
+        method: str,
+        params: list[Any],
+        *,
+        pipe_in: bytes | None = None,
+        want_output: bool = False,
+    ) -> Any: ...
+
+
+async def handle_http(sim: HttpHost, scope: dict[str, Any], receive: Any, send: Any) -> None:
     request = Request(scope, receive)
     path = request.url.path
     if path == "/api/versions" and request.method == "GET":
@@ -45,7 +65,7 @@ async def handle_http(sim: Simulator, scope: dict[str, Any], receive: Any, send:
     await response(scope, receive, send)
 
 
-def _authenticate(sim: Simulator, request: Request, caller: Connection) -> bool:
+def _authenticate(sim: HttpHost, request: Request, caller: Connection) -> bool:
     """``restful.py parse_credentials``: Basic, Bearer <API key>, Token <token> or ``?auth_token=``.
 
     Unlike a WebSocket login, a Bearer API key over plain HTTP is not revoked (the real server does not).
@@ -74,14 +94,15 @@ def _authenticate(sim: Simulator, request: Request, caller: Connection) -> bool:
             return False
         session.username, session.credential_type = found.username, "TOKEN"
         session.roles = found.roles
-        return True
     else:
         return False
-    session.roles = world.roles_for(session.username)
+    if session.credential_type != "TOKEN":  # a token carries the roles it was issued with
+        session.roles = world.roles_for(session.username)
+    session.expanded_roles = expand(sim.recording.methods, session.roles)
     return True
 
 
-async def _upload(sim: Simulator, request: Request) -> Response:
+async def _upload(sim: HttpHost, request: Request) -> Response:
     caller = Connection(sim, request.scope, None)
     if not _authenticate(sim, request, caller):
         return PlainTextResponse("Unauthorized", status_code=401)
@@ -122,7 +143,7 @@ async def _upload(sim: Simulator, request: Request) -> Response:
     return JSONResponse({"job_id": job.id})
 
 
-async def _download(sim: Simulator, request: Request, job_part: str) -> Response:
+async def _download(sim: HttpHost, request: Request, job_part: str) -> Response:
     token = request.query_params.get("auth_token")
     if not token:
         return PlainTextResponse("Unauthorized", status_code=401)

@@ -11,16 +11,12 @@ from __future__ import annotations
 import asyncio
 import errno
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from truenas_mcp import ejson
-from truenas_mcp.sim.errors import CallError, ValidationErrors
-from truenas_mcp.sim.protocol import (
-    CloseConnectionError,
-    Connection,
-    MethodNotFoundError,
-    error_data,
-)
+from truenas_mcp.sim.core_methods import CoreMethods
+from truenas_mcp.sim.errors import CallError, ValidationErrors, error_data
+from truenas_mcp.sim.protocol import CloseConnectionError, Connection, Host, MethodNotFoundError
 from truenas_mcp.wire import ENOMETHOD
 
 
@@ -37,11 +33,18 @@ def legacy_error(exc: BaseException) -> dict[str, Any]:
     }
 
 
+class LegacyHost(Host, Protocol):
+    """What a ``/websocket`` session needs of the simulator: subscriptions are checked by ``core``."""
+
+    core: CoreMethods
+
+
 class LegacyConnection(Connection):
     """One ``/websocket`` session."""
 
-    def __init__(self, sim: Any, scope: dict[str, Any], send: Any) -> None:
+    def __init__(self, sim: LegacyHost, scope: dict[str, Any], send: Any) -> None:
         super().__init__(sim, scope, send)
+        self.host = sim
         self.connected = False
         self.features: list[str] = []
 
@@ -90,7 +93,7 @@ class LegacyConnection(Connection):
         try:
             if not isinstance(name, str):
                 raise CallError("name: subscription name must be a string", errno.EINVAL)
-            self.sim.core.authorize_subscription(self.session, name)
+            self.host.core.authorize_subscription(self.session, name)
         except CallError as exc:
             self.queue_frame({"msg": "nosub", "id": ident, "error": legacy_error(exc)})
             return

@@ -9,30 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import json
-import traceback
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from jsonschema import Draft202012Validator
 
 from truenas_mcp import ejson
 from truenas_mcp.sim.api import Session
-from truenas_mcp.sim.errors import CallError, ValidationErrors, errname
+from truenas_mcp.sim.errors import error_data
+from truenas_mcp.sim.faults import Faults
 from truenas_mcp.wire import (
-    CALL_ERROR,
     INTERNAL_ERROR,
     INVALID_JSON,
-    INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
     TOO_MANY_CONCURRENT_CALLS,
 )
-
-if TYPE_CHECKING:
-    from truenas_mcp.sim.server import Simulator
 
 ASGIReceive = Any
 ASGISend = Any
@@ -61,6 +55,18 @@ class MethodNotFoundError(Exception):
     """The name is neither in the recording nor one of the private methods."""
 
 
+class Host(Protocol):
+    """What a connection needs of the simulator that accepted it (``server.Simulator`` is one)."""
+
+    faults: Faults
+    loopback_is_secure: bool
+    connections: set[Connection]
+
+    def method_exists(self, method: str) -> bool: ...
+
+    async def execute(self, conn: Connection, method: str, params: list[Any]) -> Any: ...
+
+
 class CloseConnectionError(Exception):
     """Close the socket with ``code``/``reason`` (frame limits, bad frames, injected drops)."""
 
@@ -70,63 +76,10 @@ class CloseConnectionError(Exception):
         self.reason = reason
 
 
-def error_trace(exc: BaseException) -> dict[str, Any]:
-    """The ``trace`` member of error data (``get_frame_details`` + ``format_exception``)."""
-    frames: list[dict[str, Any]] = [
-        {
-            "filename": f.filename,
-            "lineno": f.lineno,
-            "method": f.name,
-            "line": f.line,
-            "argspec": [],
-            "locals": {},
-        }
-        for f in traceback.extract_tb(exc.__traceback__)
-    ]
-    return {
-        "class": type(exc).__name__,
-        "frames": frames,
-        "formatted": "".join(traceback.format_exception(exc)),
-        "repr": repr(exc),
-    }
-
-
-def error_data(exc: BaseException) -> tuple[int, str, dict[str, Any]]:
-    """JSON-RPC ``(code, message, data)`` for an exception raised by a method call."""
-    if isinstance(exc, ValidationErrors):
-        return (
-            INVALID_PARAMS,
-            "Invalid params",
-            {
-                "error": errno.EINVAL,
-                "errname": "EINVAL",
-                "reason": str(exc),
-                "trace": error_trace(exc),
-                "extra": [list(e) for e in exc.errors],
-            },
-        )
-    if isinstance(exc, CallError):
-        code, extra = exc.errno, exc.extra
-    else:
-        code, extra = errno.EINVAL, None
-    reason = str(exc) or repr(exc)
-    return (
-        CALL_ERROR,
-        "Method call error",
-        {
-            "error": code,
-            "errname": errname(code),
-            "reason": reason,
-            "trace": error_trace(exc),
-            "extra": extra,
-        },
-    )
-
-
 class Connection:
     """One WebSocket session of either protocol; events reach it through ``deliver_*``."""
 
-    def __init__(self, sim: Simulator, scope: Mapping[str, Any], send: ASGISend | None) -> None:
+    def __init__(self, sim: Host, scope: Mapping[str, Any], send: ASGISend | None) -> None:
         client = scope.get("client") or ("127.0.0.1", 0)
         self.sim = sim
         self.remote_addr = str(client[0])
@@ -262,7 +215,7 @@ def _is_loopback(addr: str) -> bool:
 class RpcConnection(Connection):
     """A ``/api/current`` JSON-RPC 2.0 session."""
 
-    def __init__(self, sim: Simulator, scope: dict[str, Any], send: ASGISend) -> None:
+    def __init__(self, sim: Host, scope: dict[str, Any], send: ASGISend) -> None:
         super().__init__(sim, scope, send)
         self._in_flight = 0
 

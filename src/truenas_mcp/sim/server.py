@@ -8,8 +8,9 @@ jobs and events) and ``Simulator.serve`` puts it on a socket::
         running.admin_api_key   # API key of truenas_admin (FULL_ADMIN)
         running.faults.delay_seconds = 0.5   # takes effect on the next message
 
-Behaviour of individual methods lives in ``services`` (the stateful ones) and ``fake`` (everything else,
-answers that validate against the recording); this module never decides what a method does.
+Behaviour of individual methods lives in ``services`` (hand-written) and ``engine`` (every CRUD and config
+namespace, from the recording); a method neither serves answers ``[ENOTSUP] simulator: <method> is not
+simulated``. This module never decides what a method does.
 """
 
 from __future__ import annotations
@@ -30,15 +31,46 @@ from truenas_mcp import ejson
 from truenas_mcp.sim.api import CallContext, EventKind, Handler
 from truenas_mcp.sim.auth import AuthMethods, RateLimiter, authorize, not_authenticated
 from truenas_mcp.sim.core_methods import PRIVATE_METHODS, CoreMethods
+from truenas_mcp.sim.engine import not_simulated
+from truenas_mcp.sim.engine.build import engine_handlers
 from truenas_mcp.sim.errors import CallError
 from truenas_mcp.sim.faults import Faults
+from truenas_mcp.sim.http import handle_http
 from truenas_mcp.sim.jobs import Job, JobManager
+from truenas_mcp.sim.legacy import LegacyConnection
 from truenas_mcp.sim.protocol import LARGE_MESSAGE_MAX, Connection, MethodNotFoundError, RpcConnection
 from truenas_mcp.sim.recording import Recording, load_recording
+from truenas_mcp.sim.services import HANDLERS
+from truenas_mcp.sim.services.demo_rows import DEMO_USERS, demo_password
 from truenas_mcp.sim.state import World
 from truenas_mcp.sim.validate import validate_params
+from truenas_mcp.sim.world_seed import DEMO_ADMIN_PASSWORD, demo_world
 
 ADMIN_USERNAME = "truenas_admin"
+SIMULATOR_KEY_NAME = "truenas-mcp simulator"
+
+
+@dataclass(frozen=True)
+class Credential:
+    """How one account of the simulated box logs in; ``password``/``api_key`` are ``None`` when unknown.
+
+    A user without any privilege has no key: TrueNAS refuses ``api_key.create`` for such a user.
+    """
+
+    username: str
+    roles: tuple[str, ...]
+    password: str | None
+    api_key: str | None
+
+    def describe(self) -> str:
+        parts = [f"roles={','.join(self.roles) or '-'}"]
+        if self.password is not None:
+            parts.append(f"password={self.password}")
+        if self.api_key is not None:
+            parts.append(f"api_key={self.api_key}")
+        return f"user {self.username}: " + " ".join(parts)
+
+
 RPC_PATHS = frozenset({"/api/current", "/api/v25.04.2"})
 
 
@@ -76,6 +108,15 @@ class RunningSimulator:
         return ADMIN_USERNAME
 
     @property
+    def admin_password(self) -> str | None:
+        return self.sim.admin_password
+
+    @property
+    def users(self) -> tuple[Credential, ...]:
+        """The seeded non-admin accounts (read-only, sharing, unprivileged) with their keys."""
+        return self.sim.users
+
+    @property
     def faults(self) -> Faults:
         return self.sim.faults
 
@@ -89,7 +130,9 @@ class Simulator:
 
     ``insecure_loopback`` makes connections from 127.0.0.1/::1 count as insecure transport (so an API key
     login over them is revoked, as from a remote host over plain ws://). ``admin_api_key`` installs that key
-    (``<id>-<secret>``) for ``truenas_admin`` instead of minting one. ``rate_limit_delay`` is the random pause
+    (``<id>-<secret>``) for ``truenas_admin`` instead of minting one; ``admin_password`` sets that
+    account's password (else the demo's ``truenas-demo`` stays, if the world still has it). Each seeded
+    demo user with a privilege gets a fresh API key (``users``). ``rate_limit_delay`` is the random pause
     before a rate-limited call is refused (1–10 s on the real box; tests set ``(0, 0)``).
     """
 
@@ -101,10 +144,11 @@ class Simulator:
         insecure_loopback: bool = False,
         faults: Faults | None = None,
         admin_api_key: str | None = None,
+        admin_password: str | None = None,
         rate_limit_delay: tuple[float, float] = (1.0, 10.0),
     ) -> None:
         self.recording: Recording = load_recording(spec_path)
-        self.world: World = world if world is not None else World.demo()
+        self.world: World = world if world is not None else demo_world()
         self.faults = faults if faults is not None else Faults()
         self.loopback_is_secure = not insecure_loopback
         self.connections: set[Connection] = set()
@@ -115,11 +159,16 @@ class Simulator:
         self.twofactor_secrets: dict[str, str] = {}
         self.auth = AuthMethods(self)
         self.core = CoreMethods(self)
-        from truenas_mcp.sim.services import HANDLERS
-
-        # The protocol layer's own methods win over any same-named behaviour implementation.
-        self._handlers: dict[str, Handler] = {**HANDLERS, **self.auth.handlers(), **self.core.handlers()}
+        # The protocol layer's own methods win over hand-written behaviour, which wins over the engine.
+        self._handlers: dict[str, Handler] = {
+            **engine_handlers(self.recording),
+            **HANDLERS,
+            **self.auth.handlers(),
+            **self.core.handlers(),
+        }
         self.admin_api_key = self._install_admin_key(admin_api_key)
+        self.admin_password = self._install_admin_password(admin_password)
+        self.users = self._install_user_keys()
 
     def _install_admin_key(self, key: str | None) -> str:
         if key is not None:
@@ -128,6 +177,29 @@ class Simulator:
                 return key
         _, plain = self.world.add_api_key(ADMIN_USERNAME, "truenas-mcp simulator", key)
         return plain
+
+    def _install_admin_password(self, password: str | None) -> str | None:
+        if password is not None:
+            self.world.set_password(ADMIN_USERNAME, password)
+            return password
+        # A state file may hold a password changed through the API: then the demo's is not the one.
+        return DEMO_ADMIN_PASSWORD if self.world.check_password(ADMIN_USERNAME, DEMO_ADMIN_PASSWORD) else None
+
+    def _install_user_keys(self) -> tuple[Credential, ...]:
+        found: list[Credential] = []
+        for username in DEMO_USERS:
+            if self.world.find("user", "username", username) is None:
+                continue
+            roles = tuple(sorted(self.world.roles_for(username)))
+            name = f"{SIMULATOR_KEY_NAME} ({username})"
+            # Only the hash of an earlier run's key survives in a state file: replace it with a known one.
+            for row in [k for k in self.world.table("api_key") if k["name"] == name]:
+                self.world.delete_api_key(row["id"])
+            key = self.world.add_api_key(username, name)[1] if roles else None
+            password = demo_password(username)
+            known = password if self.world.check_password(username, password) else None
+            found.append(Credential(username, roles, known, key))
+        return tuple(found)
 
     # -- the call path -----------------------------------------------------------------------------------
     def method_exists(self, method: str) -> bool:
@@ -174,28 +246,23 @@ class Simulator:
 
             async def body(job: Job) -> Any:
                 # Job params are validated when the job runs: bad ones give a FAILED job, not -32602.
-                validate_params(entry["accepts"], self.recording.accepts(method), params)
-                result = await self._run(conn, method, params, job)
+                args = validate_params(entry["accepts"], self.recording.accepts(method), params)
+                result = await self._run(conn, method, args, job)
                 if job.output is not None and not job.output:
                     job.output.extend(ejson.dumps(result).encode())
                 return result
 
             return self.jobs.start(method, params, session, body, pipe_in=pipe_in, want_output=want_output)
         if entry is not None:
-            validate_params(entry["accepts"], self.recording.accepts(method), params)
+            params = validate_params(entry["accepts"], self.recording.accepts(method), params)
         return await self._run(conn, method, params, None)
 
     async def _run(self, conn: Connection, method: str, params: list[Any], job: Job | None) -> Any:
         ctx = CallContext(sim=self, session=conn.session, method=method, job=job, extra={"connection": conn})
         handler = self._handlers.get(method)
-        if handler is not None:
-            return await handler(ctx, params)
-        schema = self.recording.returns(method)
-        if schema is None:
-            return None
-        from truenas_mcp.sim.fake import fake_result
-
-        return fake_result(method, schema, params)
+        if handler is None:
+            raise not_simulated(method)
+        return await handler(ctx, params)
 
     async def call(self, ctx: CallContext, method: str, params: list[Any]) -> Any:
         """``api.Simulator.call``: another method for the same session; job methods are waited for."""
@@ -251,14 +318,10 @@ class Simulator:
             if path in RPC_PATHS:
                 await RpcConnection(self, scope, send).serve(receive)
             elif path == "/websocket":
-                from truenas_mcp.sim.legacy import LegacyConnection
-
                 await LegacyConnection(self, scope, send).serve(receive)
             else:
                 await send({"type": "websocket.close", "code": 1008, "reason": "Not found"})
         elif scope["type"] == "http":
-            from truenas_mcp.sim.http import handle_http
-
             await handle_http(self, scope, receive, send)
 
     @contextlib.asynccontextmanager
@@ -338,7 +401,13 @@ async def run_until_stopped(
         announce(f"legacy_url: {running.legacy_url}")
         announce(f"http_url: {running.http_url}")
         announce(f"username: {running.admin_username}")
+        if running.admin_password is not None:
+            announce(f"password: {running.admin_password}")
+        else:
+            announce("# password not shown: it was changed through the API and only its hash is kept")
         announce(f"api_key: {running.admin_api_key}")
+        for user in running.users:
+            announce(user.describe())
         await stop.wait()
     if state_path is not None:
         sim.world.save(state_path)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from truenas_mcp import ejson
+from truenas_mcp.sim.alerts import make_alert
 
 STATE_FORMAT: Final = 1
 _PBKDF2_ROUNDS: Final = 29000
@@ -82,13 +83,6 @@ class World:
     _started: float = field(default_factory=time.monotonic, repr=False, compare=False)
 
     # -- construction and persistence ---------------------------------------------------------------
-
-    @classmethod
-    def demo(cls, seed: int = 0) -> World:
-        """The seeded demo world (same ``seed`` → same world, byte for byte)."""
-        from truenas_mcp.sim.world_seed import build_demo
-
-        return build_demo(seed)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> World:
@@ -277,6 +271,13 @@ class World:
         user.setdefault("api_keys", []).append(key_id)
         return self._api_key_record(row), f"{key_id}-{secret}"
 
+    def delete_api_key(self, key_id: int) -> None:
+        """Remove the key and its mention in the owner's ``api_keys``."""
+        self.tables["api_key"] = [k for k in self.table("api_key") if k["id"] != key_id]
+        for user in self.table("user"):
+            if key_id in user.get("api_keys", []):
+                user["api_keys"].remove(key_id)
+
     def revoke_api_key(self, key_id: int, reason: str) -> None:
         """Mark the key revoked and raise the ``ApiKeyRevoked`` alert, as ``api_key.revoke`` does."""
         row = self.find("api_key", "id", key_id)
@@ -285,15 +286,12 @@ class World:
         row["revoked"] = True
         row["revoked_reason"] = reason
         row["expires_at"] = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-        from truenas_mcp.sim.world_seed import make_alert
-
         text = (
             f"{row['name']}: API key has been revoked and must either be renewed or deleted. Once the "
             "maintenance is complete, API client configuration must be updated to use the renewed API key."
         )
         self.table("alert").append(
             make_alert(
-                self,
                 klass="ApiKeyRevoked",
                 level="WARNING",
                 text=text,

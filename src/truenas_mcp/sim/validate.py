@@ -17,6 +17,7 @@ from jsonschema.exceptions import ValidationError
 from truenas_mcp_gen.normalize import normalize_schema
 
 from truenas_mcp import ejson
+from truenas_mcp.sim import legacy_schema
 from truenas_mcp.sim.errors import ValidationErrors
 
 _TYPE_WORDS = {
@@ -101,12 +102,17 @@ def _describe(error: ValidationError) -> list[tuple[list[str], str]]:
 
 def validate_params(
     raw_accepts: list[dict[str, Any]], schemas: list[dict[str, Any]], params: list[Any]
-) -> None:
-    """Raise ``ValidationErrors`` as the middleware would for ``params`` against a method's ``accepts``.
+) -> list[Any]:
+    """Check ``params`` as the middleware would against a method's ``accepts``; the params the body gets.
 
-    ``raw_accepts`` gives the attribute prefixes (``_name_``) and which parameters are required; ``schemas``
-    are the same parameters normalised. ejson values are checked in their wire form.
+    Methods whose recorded parameters come from legacy ``@accepts`` attributes are cleaned the legacy way
+    (``legacy_schema``: coercions, defaults, its messages); the others the pydantic way, with the params
+    returned unchanged. ``raw_accepts`` gives the attribute prefixes (``_name_``) and which parameters are
+    required; ``schemas`` are the same parameters normalised. ejson values are checked in their wire form.
+    Raises ``ValidationErrors`` (or ``CallError`` for too many legacy arguments).
     """
+    if legacy_schema.is_legacy(raw_accepts):
+        return legacy_schema.clean_params(raw_accepts, params)
     if len(params) > len(schemas):
         raise ValidationErrors(
             [("", f"Too many arguments (expected {len(schemas)}, found {len(params)})", errno.EINVAL)]
@@ -124,3 +130,4 @@ def validate_params(
             for path, message in _describe(_leaf(error)):
                 errors.add(".".join([name, *path]), message)
     errors.check()
+    return params

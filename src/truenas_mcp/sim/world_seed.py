@@ -12,55 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import random
-import uuid
-from typing import Any, Final
+from typing import Final
 
+from truenas_mcp.sim.alerts import stable_uuid
 from truenas_mcp.sim.services import demo_rows as accounts
 from truenas_mcp.sim.services import seed_workloads as workloads
+from truenas_mcp.sim.services.seed_configs import seed_configs
 from truenas_mcp.sim.services.seed_storage import seed_storage
 from truenas_mcp.sim.state import World, hash_secret
 
 BASE_TIME: Final = dt.datetime(2025, 8, 14, 9, 30, 0, tzinfo=dt.UTC)
 DEMO_ADMIN: Final = "truenas_admin"
 DEMO_ADMIN_PASSWORD: Final = "truenas-demo"
-
-
-def stable_uuid(*parts: str) -> str:
-    return str(uuid.UUID(bytes=hashlib.sha256("\0".join(parts).encode()).digest()[:16], version=4))
-
-
-def make_alert(
-    world: World,
-    *,
-    klass: str,
-    level: str,
-    text: str,
-    args: Any,
-    key: str,
-    when: dt.datetime,
-    one_shot: bool = False,
-) -> dict[str, Any]:
-    """An ``alert.list`` row; the uuid is derived from class and key, so a re-raised alert keeps its id."""
-    alert_uuid = stable_uuid("alert", klass, key, when.isoformat())
-    return {
-        "uuid": alert_uuid,
-        "id": alert_uuid,
-        "source": "",
-        "klass": klass,
-        "args": args,
-        "node": "Controller A",
-        "key": json.dumps(args, sort_keys=True),
-        "datetime": when,
-        "last_occurrence": when,
-        "dismissed": False,
-        "mail": None,
-        "text": text,
-        "formatted": text,
-        "level": level,
-        "one_shot": one_shot,
-    }
 
 
 def _system(world: World, rng: random.Random) -> None:
@@ -109,8 +73,8 @@ def _system(world: World, rng: random.Random) -> None:
     }
 
 
-def build_demo(seed: int = 0) -> World:
-    """Build the demo world for ``seed``; see the module docstring for what it contains."""
+def demo_world(seed: int = 0) -> World:
+    """The seeded demo world (same ``seed`` → same world, byte for byte); see the module docstring."""
     rng = random.Random(seed)
     world = World(base_time=BASE_TIME)
     _system(world, rng)
@@ -119,5 +83,6 @@ def build_demo(seed: int = 0) -> World:
     workloads.seed_services_apps_vms(world, rng)
     accounts.seed_shares(world)
     workloads.seed_alerts(world)
+    seed_configs(world)
     world.passwords[DEMO_ADMIN] = hash_secret(DEMO_ADMIN_PASSWORD, rng.randbytes(16))
     return world

@@ -1,19 +1,30 @@
 """Stateful implementations of TrueNAS methods, keyed by method name.
 
 Each module owns one area of the API and exports its own ``HANDLERS``; this package merges them into the
-single table the protocol layer dispatches on. A method missing here answers with a schema-generated value
-(``sim/fake.py``) instead.
+single table the protocol layer dispatches on. A hand-written handler takes precedence over the state
+engine (``sim/engine``), which serves every CRUD and config namespace without code here.
 """
 
 from __future__ import annotations
 
 from truenas_mcp.sim.api import Handler
-from truenas_mcp.sim.services import accounts, datasets, misc, pools, sharing, snapshots, system
+from truenas_mcp.sim.services import (
+    accounts,
+    apps,
+    backup,
+    datasets,
+    files,
+    misc,
+    pools,
+    sharing,
+    snapshots,
+    system,
+)
 
 
 def _merge() -> dict[str, Handler]:
     merged: dict[str, Handler] = {}
-    for module in (system, pools, datasets, snapshots, sharing, accounts, misc):
+    for module in (system, pools, datasets, snapshots, sharing, accounts, misc, backup, apps, files):
         overlap = merged.keys() & module.HANDLERS.keys()
         if overlap:
             raise RuntimeError(f"{module.__name__} redefines handlers: {sorted(overlap)}")

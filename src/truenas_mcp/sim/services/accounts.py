@@ -352,6 +352,8 @@ async def group_delete(ctx: CallContext, params: list[Any]) -> int:
 
 # -- API keys -----------------------------------------------------------------------------------------
 
+MAX_KEYS_PER_USER: Final = 10  # utils/user_api_key.py PAM_TDB_MAX_KEYS (also in pam_tdb.c)
+
 
 def api_key_rows(ctx: CallContext, options: dict[str, Any]) -> list[dict[str, Any]]:
     rows = copy.deepcopy(world(ctx).table("api_key"))
@@ -361,21 +363,39 @@ def api_key_rows(ctx: CallContext, options: dict[str, Any]) -> list[dict[str, An
 
 
 async def api_key_create(ctx: CallContext, params: list[Any]) -> dict[str, Any]:
+    """``plugins/api_key.py do_create``: the privilege check first, then validation, in its order."""
     w = world(ctx)
     data = arg(params, 0, {})
-    verrors = ValidationErrors()
     name, username = data.get("name", ""), data.get("username", "")
-    if w.find("user", "username", username) is None:
-        verrors.add("api_key_create.username", f"{username}: user does not exist", errno.ENOENT)
-    elif ctx.session.username not in (None, username) and not ctx.session.full_admin:
-        verrors.add(
-            "api_key_create.username", "Only full administrators may create keys for other users", errno.EPERM
+    session = ctx.session
+    # Checked before anything else so that a refusal reveals nothing about other accounts.
+    if (
+        session.username is not None
+        and not session.full_admin
+        and not session.has_role("API_KEY_WRITE")
+        and session.username != username
+    ):
+        raise CallError(
+            f"{session.username}: authenticated user lacks privileges to create or modify API keys of "
+            "other users.",
+            errno.EACCES,
         )
+    verrors = ValidationErrors()
     if w.find("api_key", "name", name) is not None:
-        verrors.add("api_key_create.name", "name must be unique", errno.EEXIST)
+        verrors.add("api_key_create", "name must be unique")
     expires_at = as_datetime(data.get("expires_at"), "api_key_create.expires_at")
     if expires_at is not None and expires_at <= w.now():
-        verrors.add("api_key_create.expires_at", "Expiration date is in the past")
+        verrors.add("api_key_create", "Expiration date is in the past")
+    user = w.find("user", "username", username)
+    if user is None:
+        verrors.add("api_key_create", "User does not exist.")
+    elif not w.roles_for(username):
+        verrors.add("api_key_create", "User lacks privilege role membership.")
+    elif sum(1 for k in w.table("api_key") if k["username"] == username) >= MAX_KEYS_PER_USER:
+        verrors.add(
+            "api_key_create.username",
+            f"User already meets or exceeds maximum per-user API key limit of {MAX_KEYS_PER_USER}",
+        )
     verrors.check()
     record, key = w.add_api_key(username, name)
     row = w.find("api_key", "id", record.id)
@@ -427,10 +447,7 @@ async def api_key_delete(ctx: CallContext, params: list[Any]) -> bool:
     row = w.find("api_key", "id", ident)
     if row is None:
         raise instance_not_found("ApiKey", ident)
-    w.tables["api_key"] = [k for k in w.table("api_key") if k["id"] != ident]
-    for user in w.table("user"):
-        if ident in user.get("api_keys", []):
-            user["api_keys"].remove(ident)
+    w.delete_api_key(ident)
     emit(ctx, "api_key.query", "removed", ident)
     return True
 

@@ -6,7 +6,7 @@ import datetime as dt
 import random
 from typing import Any, Final
 
-from truenas_mcp.sim.state import World
+from truenas_mcp.sim.state import World, hash_secret
 
 BASE_TIME: Final = dt.datetime(2025, 8, 14, 9, 30, 0, tzinfo=dt.UTC)
 
@@ -27,6 +27,9 @@ _GROUPS: Final = [
     (50, 3002, "family", False, True),
     (51, 3003, "carol", False, True),
 ]
+# The seeded people who log in: alice is a read-only administrator, carol a sharing administrator and bob
+# has no privilege (so TrueNAS gives him no API key and refuses him the API).
+DEMO_USERS: Final = ("alice", "bob", "carol")
 # (id, uid, username, full name, primary group id, auxiliary group ids, builtin, home, shell, smb, extra)
 _USERS: Final[list[tuple[int, int, str, str, int, list[int], bool, str, str, bool, dict[str, Any]]]] = [
     (1, 0, "root", "root", 1, [40], True, "/root", "/usr/bin/zsh", False, {"password_disabled": True}),
@@ -241,14 +244,17 @@ def seed_accounts(world: World, rng: random.Random) -> None:
             },
         ]
     )
-    for name in ("alice", "bob", "carol"):
+    for name in DEMO_USERS:
         world.passwords[name] = _demo_hash(name, rng)
 
 
-def _demo_hash(name: str, rng: random.Random) -> str:
-    from truenas_mcp.sim.state import hash_secret
+def demo_password(name: str) -> str:
+    """The password a seeded demo user logs in with (printed by ``truenas-mcp sim``)."""
+    return f"{name}-demo"
 
-    return hash_secret(f"{name}-demo", rng.randbytes(16))
+
+def _demo_hash(name: str, rng: random.Random) -> str:
+    return hash_secret(demo_password(name), rng.randbytes(16))
 
 
 def smb_share(

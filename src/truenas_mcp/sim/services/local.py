@@ -1,8 +1,8 @@
 """An in-process ``Simulator`` for driving handlers without sockets: unit tests, scripts, the REPL.
 
-It runs handlers directly against a ``World``, records the events they emit and runs job methods inline
-with a ``LocalJob`` that keeps the progress reports. Authorization and parameter validation are the
-protocol layer's business and do not happen here.
+It runs handlers (hand-written, else the state engine's) against a ``World``, records the events they
+emit and runs job methods inline with a ``LocalJob`` that keeps the progress reports. Authorization
+and parameter validation are the protocol layer's business and do not happen here.
 """
 
 from __future__ import annotations
@@ -79,9 +79,11 @@ class LocalSimulator:
         return CallContext(sim=self, session=self.session, method=method, job=job)
 
     async def call(self, ctx: CallContext | None, method: str, params: list[Any]) -> Any:
+        from truenas_mcp.sim.engine.build import engine_handlers
+        from truenas_mcp.sim.recording import load_recording
         from truenas_mcp.sim.services import HANDLERS
 
-        handler = HANDLERS.get(method)
+        handler = HANDLERS.get(method) or engine_handlers(load_recording()).get(method)
         if handler is None:
-            raise KeyError(f"{method}: no handler (the protocol layer would answer from the schema)")
+            raise KeyError(f"{method}: not simulated (no hand-written handler and no engine namespace)")
         return await handler(self.context(method), list(params))

@@ -160,14 +160,6 @@ async def vm_status(ctx: CallContext, params: list[Any]) -> dict[str, Any]:
     return copy.deepcopy(_vm(ctx, arg(params, 0))["status"])
 
 
-def replication_rows(ctx: CallContext, options: dict[str, Any]) -> list[dict[str, Any]]:
-    return fresh(world(ctx).table("replication"))
-
-
-def cloudsync_rows(ctx: CallContext, options: dict[str, Any]) -> list[dict[str, Any]]:
-    return fresh(world(ctx).table("cloudsync"))
-
-
 HANDLERS: dict[str, Handler] = {
     "service.query": query_handler(service_rows, legacy=True),
     "service.get_instance": get_instance_handler(service_rows, "Service"),
@@ -191,8 +183,4 @@ HANDLERS: dict[str, Handler] = {
     "vm.stop": _vm_state("STOPPED"),
     "vm.poweroff": _vm_state("STOPPED"),
     "vm.status": vm_status,
-    "replication.query": query_handler(replication_rows, legacy=True),
-    "replication.get_instance": get_instance_handler(replication_rows, "Replication"),
-    "cloudsync.query": query_handler(cloudsync_rows, legacy=True),
-    "cloudsync.get_instance": get_instance_handler(cloudsync_rows, "CloudSync"),
 }

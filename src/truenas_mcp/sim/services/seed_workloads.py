@@ -6,6 +6,7 @@ import datetime as dt
 import random
 from typing import Any, Final
 
+from truenas_mcp.sim.alerts import make_alert
 from truenas_mcp.sim.services import storage_model as sm
 from truenas_mcp.sim.state import World
 
@@ -200,8 +201,6 @@ def _vm() -> dict[str, Any]:
 
 
 def seed_alerts(world: World) -> None:
-    from truenas_mcp.sim.world_seed import make_alert
-
     when = BASE_TIME - dt.timedelta(hours=9, minutes=41)
     faulted = world.find("disk", "name", "sdh") or {"model": "unknown", "serial": "unknown"}
     bob_used = sm.dataset_used(world, sm.dataset_records(world), "tank/home/bob")
@@ -252,5 +251,5 @@ def seed_alerts(world: World) -> None:
         assert isinstance(args, dict) and isinstance(at, dt.datetime)
         key = args.get("volume") or args.get("device") or args.get("name") or klass
         world.table("alert").append(
-            make_alert(world, klass=klass, level=level, text=text, args=args, key=str(key), when=at)
+            make_alert(klass=klass, level=level, text=text, args=args, key=str(key), when=at)
         )

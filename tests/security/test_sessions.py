@@ -1,0 +1,68 @@
+"""Session caps per principal over real HTTP: one caller filling its cap does not lock out the others."""
+
+from __future__ import annotations
+
+import httpx2
+
+from .conftest import SecuredFactory
+
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+async def _open(http: httpx2.AsyncClient, url: str, token: str) -> httpx2.Response:
+    return await http.post(url + "/mcp", json=INIT, headers={**HEADERS, "Authorization": f"Bearer {token}"})
+
+
+async def test_one_principal_filling_its_session_cap_does_not_lock_out_others(
+    secured: SecuredFactory,
+) -> None:
+    async with secured(max_sessions_per_principal=2, max_sessions=10) as server, httpx2.AsyncClient() as http:
+        greedy, other = server.token(subject="greedy"), server.token(subject="other")
+        first = [await _open(http, server.url, greedy) for _ in range(2)]
+        refused = await _open(http, server.url, greedy)
+        welcome = await _open(http, server.url, other)
+        # Ending one of its sessions gives the principal room again.
+        ended = await http.delete(
+            server.url + "/mcp",
+            headers={
+                **HEADERS,
+                "Authorization": f"Bearer {greedy}",
+                "mcp-session-id": first[0].headers["mcp-session-id"],
+            },
+        )
+        again = await _open(http, server.url, greedy)
+    assert [answer.status_code for answer in first] == [200, 200]
+    assert refused.status_code == 429
+    assert "already has 2 open sessions (max_sessions_per_principal)" in refused.json()["error_description"]
+    assert welcome.status_code == 200 and welcome.headers["mcp-session-id"]
+    assert ended.status_code == 200, ended.text
+    assert again.status_code == 200, again.text
+
+
+async def test_the_global_cap_still_holds_across_principals(secured: SecuredFactory) -> None:
+    async with secured(max_sessions_per_principal=5, max_sessions=2) as server, httpx2.AsyncClient() as http:
+        answers = [await _open(http, server.url, server.token(subject=f"user{i}")) for i in range(3)]
+    assert [answer.status_code for answer in answers] == [200, 200, 503]
+
+
+async def test_2026_07_28_requests_open_no_session_and_are_not_capped(secured: SecuredFactory) -> None:
+    async with secured(max_sessions_per_principal=1) as server:
+        token = server.token(subject="modern")
+        async with httpx2.AsyncClient() as http:
+            legacy = await _open(http, server.url, token)
+        listed = []
+        for _ in range(3):
+            async with server.client("/mcp", token=token) as client:
+                listed.append(len((await client.list_tools()).tools))
+    assert legacy.status_code == 200
+    assert all(count > 0 for count in listed)

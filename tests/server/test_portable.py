@@ -1,0 +1,122 @@
+"""Portable schema mode: every profile's listing passes each family's published rules, and calls made
+with the portable names and values reach TrueNAS as the tool's own arguments."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx2
+import pytest
+
+from truenas_mcp.catalog import Catalog
+from truenas_mcp.server import portable, presentation
+from truenas_mcp.server.profiles import Profiles
+from truenas_mcp.server.settings import ServerSettings
+
+from .conftest import MCPClientFactory, bearer
+from .schema_rules import CHECKERS, check_openai_strict
+
+
+@pytest.fixture(scope="module")
+def profiles(catalog: Catalog) -> Profiles:
+    return Profiles(catalog, job_wait_seconds=30)
+
+
+def _definitions(catalog: Catalog, profile: Any) -> list[dict[str, Any]]:
+    tools = [presentation.listed(catalog.by_name[name], catalog.by_method) for name in profile.listed]
+    return tools + [b.definition for b in profile.builtins]
+
+
+@pytest.mark.parametrize("family", portable.FAMILIES)
+def test_every_profile_passes_the_family_checker_in_portable_mode(
+    catalog: Catalog, profiles: Profiles, family: portable.Family
+) -> None:
+    check = CHECKERS[family]
+    converter = portable.PortableTools()
+    named = [profiles.default, profiles.readonly, profiles.all]
+    named += [profiles.toolsets(group) for group in sorted(profiles.groups)]
+    for profile in named:
+        for definition in _definitions(catalog, profile):
+            served = converter.definition(family, definition)
+            assert check(served) == [], (profile.name, definition["name"])
+
+
+@pytest.mark.parametrize("family", portable.FAMILIES)
+def test_the_plain_schemas_break_the_family_rules_that_portable_mode_keeps(
+    catalog: Catalog, family: portable.Family
+) -> None:
+    hyphenated = presentation.listed(catalog.by_name["audit_query"], catalog.by_method)
+    problems = CHECKERS[family](hyphenated)
+    assert any("parameter name 'query-filters'" in p for p in problems), problems
+
+
+def test_openai_strict_checker_catches_optional_and_open_objects() -> None:
+    tool = {
+        "name": "x",
+        "description": "d",
+        "inputSchema": {"type": "object", "properties": {"a": {"type": "string"}}},
+    }
+    problems = check_openai_strict(tool)
+    assert "parameters: additionalProperties must be false" in problems
+    assert "parameters: every property must be required" in problems
+
+
+def test_arguments_map_back_to_wire_names_and_leave_out_nulls(catalog: Catalog) -> None:
+    schema = presentation.input_schema(catalog.by_name["audit_query"])
+    converted = portable.convert(schema, "openai")
+    arguments = {
+        "services": ["SMB"],
+        "query_filters": [["event", "=", "AUTHENTICATION"]],
+        "query_options": {"limit": 5, "select": None, "extra": '{"search": "x"}'},
+        "remote_controller": None,
+    }
+    assert converted.decoder.decode(arguments, "") == {
+        "services": ["SMB"],
+        "query-filters": [["event", "=", "AUTHENTICATION"]],
+        "query-options": {"limit": 5, "extra": {"search": "x"}},
+    }
+    with pytest.raises(portable.PortableError, match=r"query-options\.extra: not valid JSON text"):
+        converted.decoder.decode({"query_options": {"extra": "{oops"}}, "")
+
+
+@pytest.mark.parametrize("family", portable.FAMILIES)
+async def test_calls_in_portable_mode_over_http_reach_truenas(
+    mcp_client: MCPClientFactory, family: portable.Family
+) -> None:
+    async with mcp_client(f"/mcp?schema={family}") as client:
+        listed = {tool.name: tool for tool in (await client.list_tools()).tools}
+        served = listed["pool_query"].input_schema
+        options: dict[str, Any] = {"select": ["name", "status"]}
+        if family == "openai":
+            assert served["additionalProperties"] is False
+            options |= {key: None for key in ("count", "get", "offset", "limit", "order_by", "extra")}
+        result = await client.call_tool(
+            "pool_query", {"filters": [["name", "=", "tank"]], "options": options}
+        )
+    assert not result.is_error, result.content
+    rows = result.structured_content["result"]
+    assert [row["name"] for row in rows] == ["tank"]
+
+
+async def test_portable_mode_lists_every_page_inside_the_rules(mcp_client: MCPClientFactory) -> None:
+    async with mcp_client("/mcp/all?schema=openai", era="legacy") as client:
+        cursor, tools = None, []
+        while True:
+            page = await client.list_tools(cursor=cursor)
+            tools += [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in page.tools]
+            cursor = page.next_cursor
+            if not cursor:
+                break
+    assert len(tools) > 700
+    assert [t["name"] for t in tools if check_openai_strict(t)] == []
+
+
+async def test_an_unknown_schema_family_is_refused_naming_the_known(
+    http_url: str, settings: ServerSettings
+) -> None:
+    headers = {"Authorization": f"Bearer {bearer(settings)}", "Accept": "application/json, text/event-stream"}
+    async with httpx2.AsyncClient(headers=headers) as http:
+        answer = await http.post(f"{http_url}/mcp?schema=claude", content=json.dumps({}))
+    assert answer.status_code == 400
+    assert "gemini or openai" in answer.json()["error"]

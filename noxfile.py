@@ -21,7 +21,7 @@ SUPPORTED = ("3.11", "3.12", "3.13")  # keep in step with requires-python and th
 PACKAGES = ["-e", ".[gen,dev]", "-e", "./generated"]
 LINTED = ["generator", "src", "tests", "benchmarks", "tools", "noxfile.py"]
 # The floors session installs the lowest version each requirement allows; these must be exactly these.
-FLOORS = {"pydantic": "2.14.0", "mcp": "2.3.0"}
+FLOORS = {"pydantic": "2.14.2", "mcp": "2.3.0"}
 
 
 def _interpreter() -> str | None:

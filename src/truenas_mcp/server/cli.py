@@ -15,7 +15,7 @@ import click
 
 from truenas_mcp.catalog import Catalog, CatalogNotFound, load_catalog
 from truenas_mcp.client import ClientConfig, ClientConfigError
-from truenas_mcp.server import presentation, redact
+from truenas_mcp.server import presentation, redact, summary
 from truenas_mcp.server.profiles import ProfileError, Profiles
 from truenas_mcp.server.settings import ServerSettings, SettingsError, load_settings
 
@@ -117,11 +117,20 @@ def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
     help="default, readonly, all, or x:<toolset>[,<toolset>] (e.g. x:storage,sharing).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def tools(profile_name: str, as_json: bool) -> None:
+@click.option(
+    "--summary",
+    "as_summary",
+    is_flag=True,
+    help="Tool counts and token costs of each profile, and every tool not served with the reason.",
+)
+def tools(profile_name: str, as_json: bool, as_summary: bool) -> None:
     """List the tools a profile exposes and what their definitions cost in tokens."""
     try:
         settings = load_settings()
         catalog = load_catalog(settings.catalog)
+        if as_summary:
+            _summary(catalog, settings, as_json)
+            return
         costs = profile_costs(catalog, profile_name, settings)
     except (SettingsError, CatalogNotFound, ProfileError) as exc:
         _fail(str(exc))
@@ -141,3 +150,34 @@ def tools(profile_name: str, as_json: bool) -> None:
     for c in costs:
         click.echo(f"{c.name:<{width}}  {c.safety:<11}  {c.tokens:>7}")
     click.echo(f"{len(costs)} tools, {total} tokens of definitions ({TOKENIZER})")
+
+
+def _summary(catalog: Catalog, settings: ServerSettings, as_json: bool) -> None:
+    counted = summary.summarize(catalog, settings)
+    tokens = {
+        p.name: sum(c.tokens for c in profile_costs(catalog, p.name, settings)) for p in counted.profiles
+    }
+    if not as_json:
+        click.echo(summary.render(counted, tokens))
+        click.echo(f"(tokens of each tool list by {TOKENIZER}, compact JSON; as seen with FULL_ADMIN)")
+        return
+    doc = {
+        "truenas_version": counted.truenas_version,
+        "methods": counted.methods,
+        "namespaces": counted.namespaces,
+        "served": counted.served,
+        "tokenizer": TOKENIZER,
+        "profiles": [
+            {
+                "name": p.name,
+                "path": p.path,
+                "tools": p.tools,
+                "generated": p.catalog_tools,
+                "server": p.server_tools,
+                "tokens": tokens[p.name],
+            }
+            for p in counted.profiles
+        ],
+        "not_served": [{"tool": n.tool, "method": n.method, "reason": n.reason} for n in counted.not_served],
+    }
+    click.echo(json.dumps(doc, indent=2))

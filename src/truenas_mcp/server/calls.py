@@ -396,7 +396,7 @@ class ToolRuntime:
             raise ToolError("search_tools: `limit` must be an integer from 1 to 50", "invalid_arguments")
         _no_extra(arguments, {"query", "limit"}, builtin.SEARCH_TOOLS)
         hits = self.index.search(query, limit, lambda n: self._visible(ctx, n))
-        structured = {"result": hits_to_result(hits, self.catalog.by_name)}
+        structured = {"result": hits_to_result(hits, self.catalog.by_name, self.catalog.by_method)}
         return text_result(structured, shaping.dumps(structured))
 
     def _describe(self, ctx: CallContext, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from truenas_mcp.sim.services import demo_rows as accounts
 from truenas_mcp.sim.services import seed_workloads as workloads
-from truenas_mcp.sim.services.seed_configs import seed_configs
+from truenas_mcp.sim.services.seed_configs import seed_configs, seed_network
 from truenas_mcp.sim.services.seed_storage import seed_storage
 from truenas_mcp.sim.state import World, hash_secret
 
@@ -121,5 +121,6 @@ def build_demo(seed: int = 0) -> World:
     accounts.seed_shares(world)
     workloads.seed_alerts(world)
     seed_configs(world)
+    seed_network(world)
     world.passwords[DEMO_ADMIN] = hash_secret(DEMO_ADMIN_PASSWORD, rng.randbytes(16))
     return world

@@ -15,6 +15,7 @@ from truenas_mcp.sim.services import (
     datasets,
     files,
     misc,
+    observe,
     pools,
     sharing,
     snapshots,
@@ -24,7 +25,7 @@ from truenas_mcp.sim.services import (
 
 def _merge() -> dict[str, Handler]:
     merged: dict[str, Handler] = {}
-    for module in (system, pools, datasets, snapshots, sharing, accounts, misc, backup, apps, files):
+    for module in (system, pools, datasets, snapshots, sharing, accounts, misc, backup, apps, files, observe):
         overlap = merged.keys() & module.HANDLERS.keys()
         if overlap:
             raise RuntimeError(f"{module.__name__} redefines handlers: {sorted(overlap)}")

@@ -129,6 +129,11 @@ class Simulator:
         }
         self.admin_api_key = self._install_admin_key(admin_api_key)
 
+    @property
+    def handled_methods(self) -> frozenset[str]:
+        """Methods with an answer (hand-written, state engine or protocol); the rest are not simulated."""
+        return frozenset(self._handlers)
+
     def _install_admin_key(self, key: str | None) -> str:
         if key is not None:
             record = self.world.find_api_key(key, ADMIN_USERNAME)

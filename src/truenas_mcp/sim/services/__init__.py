@@ -35,4 +35,9 @@ def _merge() -> dict[str, Handler]:
 
 HANDLERS: dict[str, Handler] = _merge()
 
-__all__ = ["HANDLERS"]
+# Handlers whose answers are true of the simulated box but not changed by writes (``sim --coverage``).
+STATIC: frozenset[str] = frozenset().union(
+    *(getattr(module, "STATIC", frozenset()) for module in (system, observe))
+)
+
+__all__ = ["HANDLERS", "STATIC"]

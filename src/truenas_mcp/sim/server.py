@@ -170,6 +170,11 @@ class Simulator:
         self.admin_password = self._install_admin_password(admin_password)
         self.users = self._install_user_keys()
 
+    @property
+    def handled_methods(self) -> frozenset[str]:
+        """Methods with an answer (hand-written, state engine or protocol); the rest are not simulated."""
+        return frozenset(self._handlers)
+
     def _install_admin_key(self, key: str | None) -> str:
         if key is not None:
             record = self.world.find_api_key(key, ADMIN_USERNAME)

@@ -146,6 +146,8 @@ def handlers(ns: Namespace, present: set[str]) -> dict[str, Handler]:
         data = _check(world, ns, data, prefix)
         data[ns.key] = _new_key(world, ns, data)
         item, root = ns.row_schema()
+        if ns.key != "id" and "id" in ((item or {}).get("properties") or {}):
+            data["id"] = data[ns.key]  # rows keyed by name carry it as their id too (``interface``)
         row = schema.complete(item, data, root) if item is not None else data
         _rows(world, ns).append(row)
         _event(ctx, ns, "added", row, row[ns.key])

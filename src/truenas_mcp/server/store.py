@@ -44,6 +44,7 @@ log = logging.getLogger("truenas_mcp.server.store")
 _PREFIX = "truenas-mcp:"
 _MAX_MEMORY_ENTRIES = 10_000
 _REDIS_TIMEOUT_SECONDS = 2.0
+MIN_REDIS_PASSWORD = 16
 
 
 class StoreUnavailable(Exception):
@@ -249,8 +250,12 @@ def open_store(settings: ServerSettings) -> Store:
             raise SettingsError(
                 f"redis_password_file: cannot read {settings.redis_password_file} ({exc.strerror})"
             ) from None
-        if not password:
-            raise SettingsError(f"redis_password_file: {settings.redis_password_file} is empty")
+        if len(password) < MIN_REDIS_PASSWORD:
+            # Also catches a forgotten placeholder in a Secret before it becomes the password.
+            raise SettingsError(
+                f"redis_password_file: {settings.redis_password_file} holds {len(password)} characters; "
+                f"use at least {MIN_REDIS_PASSWORD} random ones"
+            )
         redact.register_secret(password)
     return RedisStore(settings.redis_url, password=password)
 

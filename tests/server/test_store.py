@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from truenas_mcp.server.store import MemoryStore, OwnerRecords, RateLimiter, Store, StoreUnavailable
+from truenas_mcp.server.store import MemoryStore, OwnerRecords, RateLimiter, StoreUnavailable
 
 
 class Clock:
@@ -46,13 +46,27 @@ async def test_owner_records_come_back_until_they_expire() -> None:
     assert found == {"principal": "alice", "method": "app.stop"} and missing is None and expired is None
 
 
-class DownStore(MemoryStore):
+class FlakyStore(MemoryStore):
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock=clock)
+        self.down = True
+        self.attempts = 0
+
     async def take(self, key: str, per_minute: float, burst: int) -> float:
-        raise StoreUnavailable("the shared store (redis at test) is unreachable: ConnectionError")
+        self.attempts += 1
+        if self.down:
+            raise StoreUnavailable("the shared store (redis at test) is unreachable: ConnectionError")
+        return await super().take(key, per_minute, burst)
 
 
 async def test_rate_limits_fall_back_to_the_replicas_own_buckets_while_the_store_is_down() -> None:
-    store: Store = DownStore()
-    limiter = RateLimiter(store, 60, 2, kind="requests")
+    clock = Clock()
+    store = FlakyStore(clock)
+    limiter = RateLimiter(store, 60, 2, kind="requests", clock=clock)
     waits = [await limiter.take("alice") for _ in range(3)]
-    assert waits[:2] == [0.0, 0.0] and waits[2] > 0
+    # The store was asked once; during the outage the replica's own buckets answer at once.
+    assert waits[:2] == [0.0, 0.0] and waits[2] > 0 and store.attempts == 1
+    store.down = False
+    clock.now += 1.5
+    back = await limiter.take("alice")
+    assert back == 0.0 and store.attempts == 2

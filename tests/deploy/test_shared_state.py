@@ -8,6 +8,7 @@ replica's own, as deploy/README.md says); when Redis is back, everything works a
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -15,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import mcp_types as types
 import pytest
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from truenas_mcp.server.settings import ServerSettings
 from truenas_mcp.server.store import OwnerRecords, RedisStore, StoreUnavailable, open_store
@@ -60,7 +63,10 @@ class Redis:
         self.password_file.write_text(self.password + "\n", encoding="utf-8")
         argv = redis_argv(self.port, self.password, directory)
         if argv is None:
-            pytest.skip("redis-server is not installed (Debian package redis-server; CI installs it)")
+            reason = "the shared-state tests need redis-server (Debian package redis-server)"
+            if os.environ.get("CI"):
+                pytest.fail(reason + "; CI installs it from .ci/apt-packages.txt")
+            pytest.skip(reason + ", which is not installed here")
         self._argv = argv
         self._running: AsyncExitStack | None = None
 
@@ -110,6 +116,19 @@ async def _token(client: Client, snapshot: str) -> str:
     return str(preview.structured_content["confirmation"]["confirmation_token"])
 
 
+async def _accept(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+    return types.ElicitResult(action="accept", content={"confirm": True})
+
+
+@contextlib.asynccontextmanager
+async def _elicitor(url: str, token: str) -> AsyncIterator[Client]:
+    """A 2026-07-28 client that handles elicitation (so destructive calls answer input required)."""
+    http = httpx2.AsyncClient(timeout=30, headers={"Authorization": f"Bearer {token}"})
+    transport = streamable_http_client(url + "/mcp/all", http_client=http)
+    async with http, Client(transport, mode="2026-07-28", elicitation_callback=_accept) as client:
+        yield client
+
+
 async def test_two_replicas_share_single_use_confirmations_and_the_rate_limit_through_redis(
     sim: RunningSimulator, tmp_path: Path
 ) -> None:
@@ -144,6 +163,32 @@ async def test_two_replicas_share_single_use_confirmations_and_the_rate_limit_th
         replay_b = await b.call_tool(DELETE, {"id": snapshot, "confirmation_token": token})
         deleted = not await _exists(a, snapshot)
 
+        # The 2026-07-28 path: input required through A, answered through B, replayed through A.
+        async with AsyncExitStack() as modern:
+            ma = await modern.enter_async_context(_elicitor(urls[0], auth.token))
+            mb = await modern.enter_async_context(_elicitor(urls[1], auth.token))
+            sealed = await _snapshot(a, "sealed")
+            asked = await ma.session.call_tool(DELETE, {"id": sealed}, allow_input_required=True)
+            assert isinstance(asked, types.InputRequiredResult) and asked.request_state
+            yes: types.InputResponses = {
+                "confirm": types.ElicitResult(action="accept", content={"confirm": True})
+            }
+            answered = await mb.session.call_tool(
+                DELETE, {"id": sealed}, input_responses=yes, request_state=asked.request_state
+            )
+            replayed = await ma.session.call_tool(
+                DELETE, {"id": sealed}, input_responses=yes, request_state=asked.request_state
+            )
+        sealed_gone = not await _exists(b, sealed)
+
+        # The rate limit counts one caller's requests on both replicas together.
+        flood = auth_token_for(tmp_path, "flooder")
+        async with httpx2.AsyncClient(timeout=30, headers={"Authorization": f"Bearer {flood}"}) as http:
+            statuses = [
+                (await http.post(urls[i % 2] + "/mcp", json=INIT, headers=HEADERS)).status_code
+                for i in range(BURST + 10)
+            ]
+
         # With Redis stopped, no confirmation is accepted by either replica; reads keep working.
         kept = await _snapshot(a, "outage")
         pending = await _token(b, kept)
@@ -154,14 +199,6 @@ async def test_two_replicas_share_single_use_confirmations_and_the_rate_limit_th
         await redis.start()
         after_restart = await b.call_tool(DELETE, {"id": kept, "confirmation_token": pending})
         gone_after_restart = not await _exists(a, kept)
-
-        # The rate limit counts one caller's requests on both replicas together.
-        flood = auth_token_for(tmp_path, "flooder")
-        async with httpx2.AsyncClient(timeout=30, headers={"Authorization": f"Bearer {flood}"}) as http:
-            statuses = [
-                (await http.post(urls[i % 2] + "/mcp", json=INIT, headers=HEADERS)).status_code
-                for i in range(BURST + 10)
-            ]
         startup = "\n".join(line for log in logs for line in log.lines)
 
     assert "shared state in redis at 127.0.0.1" in startup
@@ -170,6 +207,10 @@ async def test_two_replicas_share_single_use_confirmations_and_the_rate_limit_th
     assert deleted
     for replay in (replay_a, replay_b):
         assert replay.is_error and "already used" in _text(replay), _text(replay)
+    assert isinstance(answered, types.CallToolResult) and not answered.is_error, answered
+    assert sealed_gone
+    assert isinstance(replayed, types.CallToolResult) and replayed.is_error
+    assert "already used" in _text(replayed), _text(replayed)
     assert refused.is_error and "nothing was run" in _text(refused), _text(refused)
     assert "shared store (redis at 127.0.0.1" in _text(refused) and "unreachable" in _text(refused)
     assert survived_outage

@@ -34,6 +34,7 @@ import base64
 import json
 import logging
 import math
+import os
 import secrets
 import time
 from collections import OrderedDict
@@ -74,6 +75,7 @@ _JWKS_MAX_BYTES = 512 * 1024
 # asks the verifier to trust key material from the token itself or to understand an extension it does not.
 ALLOWED_HEADER = frozenset({"alg", "typ", "kid", "cty", "x5t", "x5t#S256"})
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+_KEY_RECHECK_SECONDS = 1.0
 PROFILE_CLAIM = "truenas_mcp_profile"  # a token minted for one profile (token create --profile)
 
 
@@ -136,44 +138,64 @@ def _read_public_key(path: Path) -> Any:
 
 
 class KeyFile:
-    """A key read from a file, re-read whenever the file's bytes change (rotation without a restart).
+    """A key read from a file, re-read whenever the file changes (rotation without a restart).
 
-    The file is read on every verification: it is a few dozen bytes, and comparing its content (not its
-    modification time, which is coarse on some file systems) makes a rotation effective from the next
-    request. A file that becomes unreadable or invalid stops all verification (fail closed) until it is
-    fixed, rather than letting the old key live on.
+    Every verification stats the file (about a microsecond) and re-reads it when the inode, size or
+    times differ; because file times are coarse on some file systems, the content is also compared at
+    least once a second. A file that becomes unreadable or invalid stops all verification (fail closed)
+    until it is fixed, rather than letting the old key live on.
     """
 
-    def __init__(self, path: Path, load: Callable[[Path], Any], setting: str) -> None:
+    def __init__(
+        self,
+        path: Path,
+        load: Callable[[Path], Any],
+        setting: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = path
         self.setting = setting
         self._load = load
-        self._raw = self._read_raw_at_start()
+        self._clock = clock
+        try:
+            self._stamp: tuple[int, ...] | None = self._stat()
+            self._raw = self.path.read_bytes()
+        except OSError as exc:
+            raise SettingsError(f"{setting}: cannot read {path} ({exc.strerror})") from None
+        self._compared = clock()
         self.key: Any = load(path)
 
-    def _read_raw_at_start(self) -> bytes:
-        try:
-            return self.path.read_bytes()
-        except OSError as exc:
-            raise SettingsError(f"{self.setting}: cannot read {self.path} ({exc.strerror})") from None
+    def _stat(self) -> tuple[int, ...]:
+        st = os.stat(self.path)
+        return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
     def refresh(self) -> bool:
-        """Re-read the file; True when the key changed. ``TokenError`` when it cannot be used."""
+        """Re-read the file if it may have changed; True when the key changed. ``TokenError`` when the
+        file cannot be used."""
         try:
+            stamp = self._stat()
+            now = self._clock()
+            if stamp == self._stamp and now - self._compared < _KEY_RECHECK_SECONDS:
+                return False
             raw = self.path.read_bytes()
         except OSError as exc:
+            self._stamp = None
             log.error("token key file unreadable", extra={"setting": self.setting, "error": exc.strerror})
             raise TokenError("the server cannot read its token key; no token can be verified now") from None
+        self._compared = now
         if raw == self._raw:
+            self._stamp = stamp
             return False
         try:
             key = self._load(self.path)
             if _family(key) != _family(self.key):
                 raise SettingsError(f"{self.setting}: the new key is of another type than the old one")
         except SettingsError as exc:
+            self._stamp = None  # keep re-reading until the file is fixed
             log.error("token key file invalid; refusing all tokens", extra={"error": str(exc)})
             raise TokenError("the server's token key is invalid; no token can be verified now") from None
-        self._raw, self.key = raw, key
+        self._stamp, self._raw, self.key = stamp, raw, key
         log.warning(
             "token key reloaded; tokens signed with the old key are refused", extra={"file": str(self.path)}
         )

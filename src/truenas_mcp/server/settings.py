@@ -30,6 +30,7 @@ OTHER_PREFIXED_ENV = frozenset(
         "TRUENAS_MCP_SPEC_DIR",
         "TRUENAS_MCP_PUBLISHED_PORT",  # docker-compose.yml: the host port it publishes
         "TRUENAS_MCP_TEST_DEBIAN_MIRROR",  # the image tests' package mirror
+        "TRUENAS_MCP_TOKEN",  # a client's bearer token, as docs/clients.md has clients expand it
     }
 )
 

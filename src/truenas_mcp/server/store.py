@@ -44,6 +44,8 @@ log = logging.getLogger("truenas_mcp.server.store")
 _PREFIX = "truenas-mcp:"
 _MAX_MEMORY_ENTRIES = 10_000
 _REDIS_TIMEOUT_SECONDS = 2.0
+MIN_REDIS_PASSWORD = 16
+_RETRY_STORE_SECONDS = 1.0
 
 
 class StoreUnavailable(Exception):
@@ -249,8 +251,12 @@ def open_store(settings: ServerSettings) -> Store:
             raise SettingsError(
                 f"redis_password_file: cannot read {settings.redis_password_file} ({exc.strerror})"
             ) from None
-        if not password:
-            raise SettingsError(f"redis_password_file: {settings.redis_password_file} is empty")
+        if len(password) < MIN_REDIS_PASSWORD:
+            # Also catches a forgotten placeholder in a Secret before it becomes the password.
+            raise SettingsError(
+                f"redis_password_file: {settings.redis_password_file} holds {len(password)} characters; "
+                f"use at least {MIN_REDIS_PASSWORD} random ones"
+            )
         redact.register_secret(password)
     return RedisStore(settings.redis_url, password=password)
 
@@ -260,20 +266,35 @@ class RateLimiter:
 
     Refusing every request while Redis is down would turn a store outage into a service outage, so the
     limit degrades to per replica (it multiplies by the replica count for that time) and says so once.
+    After a failure the store is tried again only every ``_RETRY_STORE_SECONDS``, so requests during an
+    outage do not each wait for a connection attempt.
     """
 
-    def __init__(self, store: Store, per_minute: float, burst: int, *, kind: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        per_minute: float,
+        burst: int,
+        *,
+        kind: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store = store
         self.per_minute = per_minute
         self.burst = burst
         self._kind = kind
-        self._local = TokenBuckets(per_minute, burst)
+        self._clock = clock
+        self._local = TokenBuckets(per_minute, burst, clock=clock)
         self._degraded = False
+        self._failed_at = -math.inf
 
     async def take(self, key: str) -> float:
+        if self._degraded and self._clock() - self._failed_at < _RETRY_STORE_SECONDS:
+            return self._local.take(key)
         try:
             wait = await self._store.take(f"{self._kind}:{key}", self.per_minute, self.burst)
         except StoreUnavailable as exc:
+            self._failed_at = self._clock()
             if not self._degraded:
                 self._degraded = True
                 log.warning(

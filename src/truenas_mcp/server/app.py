@@ -9,7 +9,6 @@ the SDK's session manager from the same routes.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import logging
@@ -34,12 +33,14 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from truenas_mcp import __version__
+from truenas_mcp.catalog import ToolSpec
 from truenas_mcp.server import builtin
-from truenas_mcp.server.access import Principal, ToolRef, principal_of
+from truenas_mcp.server.access import Principal, principal_of
 from truenas_mcp.server.auth import BearerAuthMiddleware, build_verifier, metadata_routes
 from truenas_mcp.server.authz import READONLY_ADMIN, SCOPE_PREFIX, known_roles
 from truenas_mcp.server.calls import CallContext, ToolRuntime
 from truenas_mcp.server.confirm import NO_CHANNEL, ConfirmChannel
+from truenas_mcp.server.credentials import MissingCredential
 from truenas_mcp.server.hygiene import HostOriginMiddleware, RateLimitMiddleware, TokenBuckets
 from truenas_mcp.server.logs import RequestIdMiddleware
 from truenas_mcp.server.metrics import CONTENT_TYPE
@@ -63,30 +64,35 @@ def instructions(runtime: ToolRuntime) -> str:
 
 
 class Listings:
-    """Tool definitions per profile, built once: listings are deterministic and byte-stable."""
+    """Tool definitions per profile, built once and filtered per caller by the filter chain.
+
+    This is the one place a listed tool definition is produced: listings are deterministic and
+    byte-stable, and only tools the chain offers to the caller appear.
+    """
 
     def __init__(self, runtime: ToolRuntime) -> None:
         self._runtime = runtime
-        self._cache: dict[str, list[tuple[ToolRef, dict[str, Any]]]] = {}
+        self._cache: dict[str, list[tuple[ToolSpec | None, dict[str, Any]]]] = {}
 
-    def definitions(self, profile: Profile) -> list[tuple[ToolRef, dict[str, Any]]]:
+    def definitions(self, profile: Profile) -> list[tuple[ToolSpec | None, dict[str, Any]]]:
         cached = self._cache.get(profile.name)
         if cached is None:
             by_name = self._runtime.catalog.by_name
-            entries: list[tuple[ToolRef, dict[str, Any]]] = []
+            entries: list[tuple[ToolSpec | None, dict[str, Any]]] = []
             for name in profile.listed:
                 spec = by_name[name]
-                entries.append((ToolRef(spec.name, spec.method, spec.policy), spec.definition()))
-            entries += [(ToolRef(b.name, None, None), b.definition) for b in profile.builtins]
-            entries.sort(key=lambda entry: entry[0].name)
+                entries.append((spec, spec.definition()))
+            entries += [(None, b.definition) for b in profile.builtins]
+            entries.sort(key=lambda entry: str(entry[1]["name"]))
             cached = self._cache[profile.name] = entries
         return cached
 
     def page(self, profile: Profile, principal: Principal, cursor: str | None) -> dict[str, Any]:
+        chain = self._runtime.chain
         entries = [
             definition
-            for ref, definition in self.definitions(profile)
-            if ref.policy is None or self._runtime.access.visible(principal, ref)
+            for spec, definition in self.definitions(profile)
+            if spec is None or chain.offers(profile, principal, spec)
         ]
         size = self._runtime.settings.list_page_size
         offset = _decode_cursor(profile, cursor) if cursor is not None else 0
@@ -162,10 +168,7 @@ def _client_name(ctx: ServerRequestContext[Any, Any]) -> str | None:
 
 def _state_principal(ctx: ServerRequestContext[Any, Any]) -> str | None:
     """Binds 2026-07-28 ``requestState`` to the caller (issuer, subject, client) of the HTTP request."""
-    principal = principal_of(ctx.request if isinstance(ctx.request, Request) else None)
-    return "\n".join(
-        str(part) for part in (principal.claims.get("iss"), principal.subject, principal.client_id)
-    )
+    return principal_of(ctx.request if isinstance(ctx.request, Request) else None).key
 
 
 def build_server(runtime: ToolRuntime, *, fallback: Profile | None = None) -> Server[Any]:
@@ -224,17 +227,34 @@ def build_server(runtime: ToolRuntime, *, fallback: Profile | None = None) -> Se
 
 
 class ProfileRoute:
-    """ASGI endpoint: resolve the URL's profile into the scope, then hand over to the MCP transport."""
+    """ASGI endpoint: resolve the URL's profile into the scope, check that a TrueNAS credential serves
+    the caller, then hand over to the MCP transport."""
 
-    def __init__(self, resolve: Callable[[Scope], Profile], transport: StreamableHTTPASGIApp) -> None:
+    def __init__(
+        self,
+        resolve: Callable[[Scope], Profile],
+        transport: StreamableHTTPASGIApp,
+        runtime: ToolRuntime,
+    ) -> None:
         self._resolve = resolve
         self._transport = transport
+        self._runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             profile = self._resolve(scope)
         except ProfileError as exc:
             await JSONResponse({"error": str(exc)}, status_code=404)(scope, receive, send)
+            return
+        runtime = self._runtime
+        try:
+            runtime.pool.tier_for(runtime.authority.roles(principal_of(Request(scope))))
+        except MissingCredential as exc:
+            # Refused before the MCP session exists: no call of this token could run over any credential.
+            body = {"error": "insufficient_scope", "error_description": str(exc)}
+            header = f'Bearer error="insufficient_scope", error_description="{_header_safe(str(exc))}"'
+            response = JSONResponse(body, status_code=403, headers={"WWW-Authenticate": header})
+            await response(scope, receive, send)
             return
         scope.setdefault("state", {})[PROFILE_SCOPE_KEY] = profile
         await self._transport(scope, receive, send)
@@ -266,11 +286,8 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        client = runtime.client
-        if client.authenticated:
-            return JSONResponse({"status": "ready"})
-        reason = str(client.failure) if client.failure else "not connected to TrueNAS (yet)"
-        return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+        ready, body = runtime.pool.readiness()
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics(request: Request) -> Response:
         return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
@@ -278,19 +295,22 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if own_client:
-            runtime.client.start()
+            runtime.pool.start()
         try:
             async with manager.run():
                 log.info(
                     "serving",
-                    extra={"tools": len(runtime.catalog), "profiles": ["default", "readonly", "all"]},
+                    extra={
+                        "tools": len(runtime.catalog),
+                        "profiles": ["default", "readonly", "all"],
+                        **runtime.pool.describe(),
+                    },
                 )
                 yield
                 await runtime.drain(settings.shutdown_grace_seconds)
         finally:
             if own_client:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(runtime.client.close())
+                await runtime.pool.close()
 
     roles = known_roles(runtime.catalog)
     scopes = {SCOPE_PREFIX + role for role in roles}
@@ -332,10 +352,10 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
-            Route(PATH_DEFAULT, ProfileRoute(lambda _: profiles.default, transport)),
-            Route(PATH_READONLY, ProfileRoute(lambda _: profiles.readonly, transport)),
-            Route(PATH_ALL, ProfileRoute(lambda _: profiles.all, transport)),
-            Route("/mcp/x/{toolsets}", ProfileRoute(toolsets, transport)),
+            Route(PATH_DEFAULT, ProfileRoute(lambda _: profiles.default, transport, runtime)),
+            Route(PATH_READONLY, ProfileRoute(lambda _: profiles.readonly, transport, runtime)),
+            Route(PATH_ALL, ProfileRoute(lambda _: profiles.all, transport, runtime)),
+            Route("/mcp/x/{toolsets}", ProfileRoute(toolsets, transport, runtime)),
         ],
         middleware=middleware,
         lifespan=lifespan,
@@ -343,6 +363,10 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
 
 
 __all__ = ["build_app", "build_server", "builtin"]
+
+
+def _header_safe(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', "'")
 
 
 def _issuer_url(issuer: str, resource: str) -> str:

@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 
 MECHANISMS_AAL1 = ["API_KEY_PLAIN", "TOKEN_PLAIN", "PASSWORD_PLAIN"]
 
-# ``no_authz_required`` methods: any authenticated *user* session may call them (API keys still need roles).
+# ``no_authz_required`` methods: any authenticated user session may call them. In 25.04.2 an API key
+# session is a user session (``ApiKeySessionManagerCredentials`` subclasses ``UserSessionManagerCredentials``
+# in ``auth.py``), so its keys get them too; only token sessions of non-user credentials do not.
 NO_AUTHZ_REQUIRED = frozenset(
     {
         "auth.generate_token",
@@ -63,7 +65,7 @@ def authorize(session: Session, method: str, roles: list[str]) -> None:
     """``main.py authorize_method_call``: raise EACCES unless the session's roles grant ``method``."""
     if session.full_admin:
         return
-    if method in NO_AUTHZ_REQUIRED and session.credential_type != "API_KEY":
+    if method in NO_AUTHZ_REQUIRED:
         return
     if roles and not session.roles.isdisjoint(roles):
         return

@@ -82,8 +82,16 @@ def hidden(outcome: jobs.JobOutcome) -> jobs.JobOutcome:
     )
 
 
-async def boot_id(client: TrueNASClient) -> str:
-    return str(await client.call(BOOT_ID_METHOD))
+async def boot_id(client: TrueNASClient, *, attempts: int = 3) -> str:
+    """TrueNAS's current boot id. A read, so a call cut off by a dropped connection is asked again (the
+    client waits for the next connection within its call timeout)."""
+    for attempt in range(attempts):
+        try:
+            return str(await client.call(BOOT_ID_METHOD))
+        except ConnectionLostError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 class Executor:

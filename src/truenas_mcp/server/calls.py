@@ -21,7 +21,7 @@ from typing import Any
 
 from truenas_mcp.catalog import Catalog, ToolSpec
 from truenas_mcp.client import TrueNASClient
-from truenas_mcp.server import audit, validation
+from truenas_mcp.server import audit, previews, validation
 from truenas_mcp.server.authz import RolePolicy
 from truenas_mcp.server.chain import ToolChain
 from truenas_mcp.server.confirm import (
@@ -32,7 +32,7 @@ from truenas_mcp.server.confirm import (
     load_root_key,
 )
 from truenas_mcp.server.context import CallContext
-from truenas_mcp.server.credentials import CredentialPool
+from truenas_mcp.server.credentials import CredentialPool, Tier
 from truenas_mcp.server.execute import Executor
 from truenas_mcp.server.job_owners import JobOwnership, MemoryJobOwnership
 from truenas_mcp.server.metrics import Metrics
@@ -185,14 +185,14 @@ class ToolRuntime:
             raise
         validated = validation.validate(tool, arguments, token)
         tier = tier_of(self.pool, self.authority, ctx)
-        answer = await self._authorize_and_confirm(ctx, tool, validated, token)
+        answer = await self._authorize_and_confirm(ctx, tool, validated, token, tier)
         if answer is not None:
             return answer
         hide = not self.authority.sees_secrets(ctx.principal, tool.policy)
         return await self.executor.run(ctx, tool, validated, tier, hide=hide)
 
     async def _authorize_and_confirm(
-        self, ctx: CallContext, tool: ToolSpec, arguments: dict[str, Any], token: str | None
+        self, ctx: CallContext, tool: ToolSpec, arguments: dict[str, Any], token: str | None, tier: Tier
     ) -> dict[str, Any] | None:
         """``None`` when the call may run now, else the answer to give instead (a confirmation request,
         or the user's refusal); ``ToolError`` when it is not allowed."""
@@ -207,6 +207,9 @@ class ToolRuntime:
                     "invalid_arguments",
                 )
             return None
+        # The plain-words preview reads its target over the caller's own tier, so it shows only what the
+        # caller may read; a redeemed token needs no preview.
+        plain = None if token is not None else await previews.plain_words(tool, arguments, tier.client)
         try:
             confirmed = await self.confirmations.confirm(
                 ctx.channel,
@@ -216,6 +219,7 @@ class ToolRuntime:
                 safety=tool.policy.safety,
                 arguments=arguments,
                 token=token,
+                plain=plain,
             )
         except ConfirmationError as exc:
             audit.note(decision="denied", reason=str(exc))

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "TRUENAS_MCP_"
+SCOPE_PREFIX = "truenas:"
 CONFIG_FILE_ENV = "TRUENAS_MCP_CONFIG"
 # Variables with the prefix that other parts of the project read; they are not server settings, but
 # their presence in a server's environment is not a mistake either.
@@ -83,6 +84,33 @@ class ArgumentRule(BaseModel):
     argument: str = Field(min_length=1)
     values: list[str] = Field(min_length=1)
     reason: str = ""
+
+
+class CredentialSetting(BaseModel):
+    """One TrueNAS credential of the per-role mode: a TrueNAS user's API key and the roles that user holds.
+
+    ``roles`` are the TrueNAS roles the user's privilege grants (``READONLY_ADMIN``, ``SHARING_ADMIN``,
+    ``FULL_ADMIN`` or finer roles); a call runs over the credential with the fewest roles that include every
+    ``truenas:<ROLE>`` scope of the caller's token, so TrueNAS itself checks what that user may do.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="label in logs and /readyz")
+    roles: list[str] = Field(min_length=1, description="TrueNAS roles of this user's privilege")
+    username: str = Field(min_length=1, description="the TrueNAS user owning the key")
+    api_key_file: Path = Field(description="file holding the user's API key (<id>-<secret>)")
+
+    @model_validator(mode="after")
+    def _check(self) -> CredentialSetting:
+        bad = sorted(role for role in self.roles if not role.isupper() or role.startswith(SCOPE_PREFIX))
+        if bad:
+            raise ValueError(
+                f"roles: {', '.join(bad)} are not TrueNAS role names (write READONLY_ADMIN, not truenas:...)"
+            )
+        if not self.api_key_file.is_file():
+            raise ValueError(f"api_key_file: {self.api_key_file} is not a readable file")
+        return self
 
 
 class ServerSettings(BaseSettings):
@@ -166,6 +194,14 @@ class ServerSettings(BaseSettings):
         default=None, description="key for confirmation tokens (shared by replicas; default per process)"
     )
     confirm_ttl_seconds: float = Field(default=300.0, ge=10, le=3600, description="confirmation lifetime")
+
+    credentials: list[CredentialSetting] = Field(
+        default_factory=list,
+        description=(
+            "per-role mode: one TrueNAS user API key per role tier (JSON list of {name, roles, username, "
+            "api_key_file}); empty: every call uses the single TRUENAS_* credential"
+        ),
+    )
 
     # Network hygiene ----------------------------------------------------------------------------
     max_body_bytes: int = Field(
@@ -258,6 +294,14 @@ class ServerSettings(BaseSettings):
             raise ValueError(
                 f"replicas: {self.replicas} replicas need a shared store; set redis_url "
                 f"({ENV_PREFIX}REDIS_URL), or replicas to 1 to run a single replica"
+            )
+        names = [c.name for c in self.credentials]
+        if len(set(names)) != len(names):
+            raise ValueError("credentials: each credential needs a distinct name")
+        role_sets = [frozenset(c.roles) for c in self.credentials]
+        if len(set(role_sets)) != len(role_sets):
+            raise ValueError(
+                "credentials: two credentials hold the same roles; which one to use would be a guess"
             )
         return self
 

@@ -114,7 +114,11 @@ def compact(schema: Any, depth: int) -> Any:
         out["enum"] = enum
     branches = schema.get("anyOf", schema.get("oneOf"))
     if isinstance(branches, list):
-        out["anyOf"] = [compact(b, depth) for b in branches]
+        kept: list[Any] = []
+        for branch in (compact(b, depth) for b in branches):
+            if branch not in kept:  # branches that became alike say the same thing once
+                kept.append(branch)
+        out["anyOf"] = kept
     if depth <= 0:
         return out
     props = schema.get("properties")

@@ -136,3 +136,17 @@ async def _restart(world: Any, key: str, port: int) -> Any:
     await _finished_job_of_another_client(new)
     async with new.serve("127.0.0.1", port) as running:
         yield running
+
+
+async def test_a_write_cut_off_by_a_dropped_connection_says_how_to_check_not_to_retry(
+    secured: SecuredFactory, sim: RunningSimulator
+) -> None:
+    async with secured() as server, server.client("/mcp/all") as client:
+        sim.faults.drop_after_messages = 1  # the next message TrueNAS reads (the create) drops the link
+        cut = await client.call_tool("zfs_snapshot_create", {"dataset": "tank", "name": "cut"})
+        sim.faults.drop_after_messages = None
+        read = await client.call_tool("zfs_snapshot_query", {"filters": [["name", "=", "tank@cut"]]})
+    assert cut.is_error
+    assert "zfs.snapshot.create may have run — check with zfs_snapshot_query" in text(cut)
+    assert "retry" not in text(cut).lower()
+    assert not read.is_error  # the server reconnected by itself

@@ -68,8 +68,9 @@ def truenas_error(catalog: Catalog, tool: ToolSpec, exc: TrueNASError) -> ToolEr
                 f"{tool.name}: TrueNAS is unreachable right now ({exc}); retry shortly", "unavailable"
             )
         return ToolError(
-            f"{tool.name}: the connection to TrueNAS was lost during the call ({exc}); {tool.method} may "
-            f"have run — check with {check_tool(catalog, tool.method)} before calling it again",
+            # The client's own message invites a retry; after a write that may have run, it must not.
+            f"{tool.name}: the connection to TrueNAS was lost during the call; {tool.method} may have run "
+            f"— check with {check_tool(catalog, tool.method)} before calling it again",
             "unavailable",
         )
     return ToolError(f"{tool.name}: {exc}", "truenas_error")
@@ -149,8 +150,9 @@ class Executor:
             current = await boot_id(client)
         except TrueNASError as exc:
             raise ToolError(
-                f"TrueNAS became unreachable ({exc}); the outcome of job {record.job_id} ({record.method}) "
-                f"is unknown — check with {check_tool(self.catalog, record.method)} once it is back",
+                f"TrueNAS became unreachable ({type(exc).__name__}); the outcome of job {record.job_id} "
+                f"({record.method}) is unknown — check with {check_tool(self.catalog, record.method)} "
+                "once it is back",
                 "unavailable",
             ) from exc
         if current != record.boot_id:

@@ -170,6 +170,13 @@ class Simulator:
         self.admin_password = self._install_admin_password(admin_password)
         self.users = self._install_user_keys()
 
+    def handler(self, method: str) -> Handler:
+        """The implementation ``method`` dispatches to, bypassing the call path (benchmarks, tools)."""
+        found = self._handlers.get(method)
+        if found is None:
+            raise not_simulated(method)
+        return found
+
     @property
     def handled_methods(self) -> frozenset[str]:
         """Methods with an answer (hand-written, state engine or protocol); the rest are not simulated."""

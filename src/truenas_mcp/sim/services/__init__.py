@@ -12,6 +12,7 @@ from truenas_mcp.sim.services import (
     accounts,
     apps,
     backup,
+    dataset_details,
     datasets,
     files,
     misc,
@@ -25,7 +26,20 @@ from truenas_mcp.sim.services import (
 
 def _merge() -> dict[str, Handler]:
     merged: dict[str, Handler] = {}
-    for module in (system, pools, datasets, snapshots, sharing, accounts, misc, backup, apps, files, observe):
+    for module in (
+        system,
+        pools,
+        datasets,
+        snapshots,
+        sharing,
+        accounts,
+        misc,
+        backup,
+        apps,
+        files,
+        observe,
+        dataset_details,
+    ):
         overlap = merged.keys() & module.HANDLERS.keys()
         if overlap:
             raise RuntimeError(f"{module.__name__} redefines handlers: {sorted(overlap)}")

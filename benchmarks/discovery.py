@@ -92,7 +92,7 @@ def measure() -> dict[str, Any]:
 
     catalog = load_catalog()
     profiles = Profiles(catalog, job_wait_seconds=30)
-    index = SearchIndex(tool for tool in catalog if tool.name not in profiles.excluded)
+    index = SearchIndex(tool for tool in catalog if tool.policy.excluded is None)
 
     def search(text: str, limit: int) -> list[str]:
         return [hit.name for hit in index.search(text, limit, lambda _: True)]

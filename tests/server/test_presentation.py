@@ -29,7 +29,7 @@ def profiles(catalog: Catalog) -> Profiles:
 
 
 def _offered(catalog: Catalog, profiles: Profiles) -> list[Any]:
-    return [tool for tool in catalog if tool.name not in profiles.excluded]
+    return [tool for tool in catalog if tool.policy.excluded is None]
 
 
 def _compact_json(value: Any) -> str:

@@ -7,6 +7,7 @@ replica's own, as deploy/README.md says); when Redis is back, everything works a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -266,3 +267,24 @@ async def test_a_wrong_redis_password_is_reported_without_the_password(tmp_path:
             await store.close()
     assert "not-the-password-at-all" not in str(info.value)
     assert f"127.0.0.1:{redis.port}" in str(info.value)
+
+
+async def test_without_redis_one_replica_says_so_and_more_refuse_to_start(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    auth = jwt_setup(tmp_path, AUDIENCE, ("truenas:READONLY_ADMIN",))
+    env = {**simulator_env(sim, tmp_path / "api-key"), **auth.env, "TRUENAS_MCP_PORT": str(free_port())}
+    async with running(serve_argv(), env) as (_url, log):
+        said = "\n".join(log.lines)
+    refused = await asyncio.create_subprocess_exec(
+        *serve_argv(),
+        env={**os.environ, **env, "TRUENAS_MCP_REPLICAS": "3"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await refused.communicate()
+    assert "single replica: confirmations, rate limits and job owners live in this process's memory" in said
+    assert refused.returncode == 2
+    assert (
+        "replicas: 3 replicas need a shared store; set redis_url (TRUENAS_MCP_REDIS_URL)" in output.decode()
+    )

@@ -238,7 +238,7 @@ def auth_token_for(directory: Path, subject: str) -> str:
 
 async def test_job_owner_records_written_by_one_replica_are_read_by_another(tmp_path: Path) -> None:
     async with redis_server(tmp_path) as redis:
-        settings = ServerSettings(redis_url=redis.url, redis_password_file=redis.password_file, replicas=2)
+        settings = ServerSettings(redis_url=redis.url, redis_password_file=redis.password_file)
         first, second = open_store(settings), open_store(settings)
         assert isinstance(first, RedisStore) and isinstance(second, RedisStore)
         try:

@@ -13,6 +13,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,13 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from truenas_mcp.server.settings import ServerSettings
-from truenas_mcp.server.store import OwnerRecords, RedisStore, StoreUnavailable, open_store
+from truenas_mcp.server.store import (
+    OwnerRecords,
+    RedisStore,
+    StoreJobOwnership,
+    StoreUnavailable,
+    open_store,
+)
 from truenas_mcp.sim.server import RunningSimulator
 
 from .support import (
@@ -51,6 +58,16 @@ INIT = {
     },
 }
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """The shape of a job-ownership record: a job id, its TrueNAS boot, its owner, the store's order."""
+
+    job_id: int
+    boot_id: str
+    owner: str
+    seq: int = 0
 
 
 class Redis:
@@ -245,6 +262,10 @@ async def test_job_owner_records_written_by_one_replica_are_read_by_another(tmp_
             await OwnerRecords(first).put("boot-1:42", {"principal": "alice", "method": "app.stop"})
             seen = await OwnerRecords(second).get("boot-1:42")
             missing = await OwnerRecords(second).get("boot-2:42")
+            # The job-ownership interface of the call path, recorded through one, read through the other.
+            started = await StoreJobOwnership(first, Job).record(Job(42, "boot-1", "alice"))
+            again = await StoreJobOwnership(second, Job).record(Job(42, "boot-2", "bob"))
+            jobs = await StoreJobOwnership(first, Job).records(42)
             await redis.stop()
             with pytest.raises(StoreUnavailable, match="unreachable"):
                 await OwnerRecords(second).get("boot-1:42")
@@ -252,6 +273,7 @@ async def test_job_owner_records_written_by_one_replica_are_read_by_another(tmp_
             await first.close()
             await second.close()
     assert seen == {"principal": "alice", "method": "app.stop"}
+    assert jobs == [again, started] and started.seq < again.seq
     assert missing is None
 
 

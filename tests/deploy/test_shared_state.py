@@ -7,11 +7,13 @@ replica's own, as deploy/README.md says); when Redis is back, everything works a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,13 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from truenas_mcp.server.settings import ServerSettings
-from truenas_mcp.server.store import OwnerRecords, RedisStore, StoreUnavailable, open_store
+from truenas_mcp.server.store import (
+    OwnerRecords,
+    RedisStore,
+    StoreJobOwnership,
+    StoreUnavailable,
+    open_store,
+)
 from truenas_mcp.sim.server import RunningSimulator
 
 from .support import (
@@ -50,6 +58,16 @@ INIT = {
     },
 }
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """The shape of a job-ownership record: a job id, its TrueNAS boot, its owner, the store's order."""
+
+    job_id: int
+    boot_id: str
+    owner: str
+    seq: int = 0
 
 
 class Redis:
@@ -237,13 +255,17 @@ def auth_token_for(directory: Path, subject: str) -> str:
 
 async def test_job_owner_records_written_by_one_replica_are_read_by_another(tmp_path: Path) -> None:
     async with redis_server(tmp_path) as redis:
-        settings = ServerSettings(redis_url=redis.url, redis_password_file=redis.password_file, replicas=2)
+        settings = ServerSettings(redis_url=redis.url, redis_password_file=redis.password_file)
         first, second = open_store(settings), open_store(settings)
         assert isinstance(first, RedisStore) and isinstance(second, RedisStore)
         try:
             await OwnerRecords(first).put("boot-1:42", {"principal": "alice", "method": "app.stop"})
             seen = await OwnerRecords(second).get("boot-1:42")
             missing = await OwnerRecords(second).get("boot-2:42")
+            # The job-ownership interface of the call path, recorded through one, read through the other.
+            started = await StoreJobOwnership(first, Job).record(Job(42, "boot-1", "alice"))
+            again = await StoreJobOwnership(second, Job).record(Job(42, "boot-2", "bob"))
+            jobs = await StoreJobOwnership(first, Job).records(42)
             await redis.stop()
             with pytest.raises(StoreUnavailable, match="unreachable"):
                 await OwnerRecords(second).get("boot-1:42")
@@ -251,6 +273,7 @@ async def test_job_owner_records_written_by_one_replica_are_read_by_another(tmp_
             await first.close()
             await second.close()
     assert seen == {"principal": "alice", "method": "app.stop"}
+    assert jobs == [again, started] and started.seq < again.seq
     assert missing is None
 
 
@@ -266,3 +289,24 @@ async def test_a_wrong_redis_password_is_reported_without_the_password(tmp_path:
             await store.close()
     assert "not-the-password-at-all" not in str(info.value)
     assert f"127.0.0.1:{redis.port}" in str(info.value)
+
+
+async def test_without_redis_one_replica_says_so_and_more_refuse_to_start(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    auth = jwt_setup(tmp_path, AUDIENCE, ("truenas:READONLY_ADMIN",))
+    env = {**simulator_env(sim, tmp_path / "api-key"), **auth.env, "TRUENAS_MCP_PORT": str(free_port())}
+    async with running(serve_argv(), env) as (_url, log):
+        said = "\n".join(log.lines)
+    refused = await asyncio.create_subprocess_exec(
+        *serve_argv(),
+        env={**os.environ, **env, "TRUENAS_MCP_REPLICAS": "3"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await refused.communicate()
+    assert "single replica: confirmations, rate limits and job owners live in this process's memory" in said
+    assert refused.returncode == 2
+    assert (
+        "replicas: 3 replicas need a shared store; set redis_url (TRUENAS_MCP_REDIS_URL)" in output.decode()
+    )

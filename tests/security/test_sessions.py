@@ -115,3 +115,12 @@ async def test_an_idle_session_is_closed_and_frees_its_place(secured: SecuredFac
     assert opened.status_code == 200
     assert gone.status_code == 404
     assert reopened.status_code == 200, reopened.text
+
+
+async def test_concurrent_openings_never_exceed_a_principals_cap(secured: SecuredFactory) -> None:
+    async with secured(max_sessions_per_principal=2) as server, httpx2.AsyncClient() as http:
+        token = server.token(subject="racer")
+        answers = await asyncio.gather(*(_open(http, server.url, token) for _ in range(8)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses.count(200) == 2, statuses
+    assert set(statuses) - {200} <= {429, 503}, statuses

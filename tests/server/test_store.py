@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
-from truenas_mcp.server.store import MemoryStore, OwnerRecords, RateLimiter, StoreUnavailable
+from truenas_mcp.server.store import (
+    MemoryStore,
+    OwnerRecords,
+    RateLimiter,
+    StoreJobOwnership,
+    StoreUnavailable,
+)
 
 
 class Clock:
@@ -70,3 +78,22 @@ async def test_rate_limits_fall_back_to_the_replicas_own_buckets_while_the_store
     clock.now += 1.5
     back = await limiter.take("alice")
     assert back == 0.0 and store.attempts == 2
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    job_id: int
+    boot_id: str
+    owner: str
+    seq: int = 0
+
+
+async def test_job_ownership_keeps_each_boots_record_newest_first() -> None:
+    owners = StoreJobOwnership(MemoryStore(), Job)
+    first = await owners.record(Job(7, "boot-a", "alice"))
+    second = await owners.record(Job(7, "boot-b", "bob"))
+    other = await owners.record(Job(8, "boot-b", "carol"))
+    found = await owners.records(7)
+    assert first.seq < second.seq < other.seq
+    assert found == [second, first]
+    assert await owners.records(9) == []

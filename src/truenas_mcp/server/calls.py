@@ -34,13 +34,13 @@ from truenas_mcp.server.confirm import (
 from truenas_mcp.server.context import CallContext
 from truenas_mcp.server.credentials import CredentialPool, Tier
 from truenas_mcp.server.execute import Executor
-from truenas_mcp.server.job_owners import JobOwnership, MemoryJobOwnership
+from truenas_mcp.server.job_owners import JobOwnership, JobRecord, MemoryJobOwnership
 from truenas_mcp.server.metrics import Metrics
 from truenas_mcp.server.own_tools import OwnTools, tier_of
 from truenas_mcp.server.profiles import Profiles
 from truenas_mcp.server.results import ToolError, error_result, text_result
 from truenas_mcp.server.settings import ServerSettings
-from truenas_mcp.server.store import open_store
+from truenas_mcp.server.store import StoreJobOwnership, open_store
 
 log = logging.getLogger("truenas_mcp.server.calls")
 
@@ -86,7 +86,10 @@ class ToolRuntime:
         pool = self.pool
         self.metrics = metrics or Metrics(lambda: float(pool.reconnects))
         self.profiles = Profiles(catalog, job_wait_seconds=settings.job_wait_seconds)
-        self.job_owners: JobOwnership = job_owners or MemoryJobOwnership()
+        self.job_owners: JobOwnership = job_owners or (
+            # Replicas share who started which job; one process keeps it in memory.
+            StoreJobOwnership(self.store, JobRecord) if self.store.shared else MemoryJobOwnership()
+        )
         self.executor = Executor(catalog, settings, self.job_owners)
         self.own_tools = OwnTools(
             catalog, settings, self.chain, self.pool, self.job_owners, self.executor, self.run_catalog_tool

@@ -266,7 +266,8 @@ class ServerSettings(BaseSettings):
     replicas: int = Field(
         default=1,
         ge=1,
-        description="most replicas that serve at once (HPA maxReplicas); above 1 needs redis_url",
+        description="most replicas serving at once (HPA maxReplicas); above 1 needs redis_url, "
+        "confirm_secret_file and jwt_audience",
     )
 
     @model_validator(mode="after")
@@ -290,11 +291,23 @@ class ServerSettings(BaseSettings):
             raise ValueError("jwks_url: must be an http(s) URL")
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("redis_url: must be a redis://, rediss:// or unix:// URL")
-        if self.replicas > 1 and self.redis_url is None:
-            raise ValueError(
-                f"replicas: {self.replicas} replicas need a shared store; set redis_url "
-                f"({ENV_PREFIX}REDIS_URL), or replicas to 1 to run a single replica"
-            )
+        if self.replicas > 1:
+            # What every replica must share, or a call confirmed or a token minted for one fails on another.
+            missing = []
+            if self.redis_url is None:
+                missing.append(f"a shared store; set redis_url ({ENV_PREFIX}REDIS_URL)")
+            if self.confirm_secret_file is None:
+                missing.append(
+                    f"one confirmation key; set confirm_secret_file ({ENV_PREFIX}CONFIRM_SECRET_FILE)"
+                )
+            if self.auth == "jwt" and self.jwt_audience is None:
+                missing.append(f"one token audience; set jwt_audience ({ENV_PREFIX}JWT_AUDIENCE)")
+            if missing:
+                raise ValueError(
+                    f"replicas: {self.replicas} replicas need "
+                    + "; and ".join(missing)
+                    + ". Or set replicas to 1"
+                )
         names = [c.name for c in self.credentials]
         if len(set(names)) != len(names):
             raise ValueError("credentials: each credential needs a distinct name")

@@ -15,8 +15,7 @@ FULL_ADMIN = "FULL_ADMIN"
 READONLY_ADMIN = "READONLY_ADMIN"
 # READONLY_ADMIN is listed directly on a few write methods (``api_key.create``: a read-only administrator
 # may make keys for itself), which the recording cannot tell apart from inclusion; ``role.py`` gives it
-# exactly the ``*_READ`` roles, so only those count as included. (Roles that include READONLY_ADMIN, such
-# as SHARING_ADMIN, still appear to include API_KEY_WRITE: a known imprecision of this derivation.)
+# exactly the ``*_READ`` roles, so only those count as included.
 _READ_SUFFIX = "_READ"
 
 _CLOSURES: dict[int, tuple[Mapping[str, Any], dict[str, frozenset[str]]]] = {}
@@ -38,6 +37,16 @@ def _closure(methods: Mapping[str, Any]) -> dict[str, frozenset[str]]:
         closure[READONLY_ADMIN] = frozenset(
             r for r in closure[READONLY_ADMIN] if r == READONLY_ADMIN or r.endswith(_READ_SUFFIX)
         )
+        # A write role granted only on methods that also list READONLY_ADMIN directly (API_KEY_WRITE)
+        # looks included in every role that includes READONLY_ADMIN; role.py gives it to no compound role.
+        read_only = grants[READONLY_ADMIN]
+        shadowed = {
+            r for r, granted in grants.items() if not r.endswith(_READ_SUFFIX) and granted <= read_only
+        } - {READONLY_ADMIN}
+        closure = {
+            role: frozenset(r for r in included if r == role or r not in shadowed)
+            for role, included in closure.items()
+        }
     closure[FULL_ADMIN] = frozenset([*grants, FULL_ADMIN])
     _CLOSURES[id(methods)] = (methods, closure)
     return closure

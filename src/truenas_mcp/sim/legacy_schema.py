@@ -150,6 +150,9 @@ def _clean_dict(schema: Schema, name: str, value: Any) -> Any:
     data = dict(value)
     properties: dict[str, Schema] = schema.get("properties") or {}
     additional = schema.get("additionalProperties", False) is not False
+    # ``Patch(..., ('attr', {'update': True}))`` makes the ``<x>_update`` dicts: given keys only, no
+    # defaults and nothing required (the recording keeps the name, not the flag).
+    update = name.endswith("_update")
     verrors = ValidationErrors()
     for key, member in list(data.items()):
         if key not in properties:
@@ -157,7 +160,7 @@ def _clean_dict(schema: Schema, name: str, value: Any) -> Any:
                 verrors.add(f"{name}.{key}", "Field was not expected")
             continue
         data[key] = _clean_member(properties[key], name, member, verrors)
-    for key in schema.get("_attrs_order_") or list(properties):
+    for key in [] if update else schema.get("_attrs_order_") or list(properties):
         attr = properties.get(key)
         if attr is None or key in data:
             continue
@@ -206,14 +209,25 @@ _VALIDATORS: Final[dict[str, Callable[[Any], Any]]] = {
 
 
 def _validate(schema: Schema, value: Any) -> None:
+    """``Attribute.validate``: the validators, of this attribute and (``Dict.validate``) of its members."""
     name = str(schema.get("_name_") or "")
+    verrors = ValidationErrors()
     check = _VALIDATORS.get(name)
-    if check is None:
-        return
-    try:
-        check(value)
-    except ValueError as exc:
-        raise ValidationErrors([(name, str(exc), errno.EINVAL)]) from None
+    if check is not None:
+        try:
+            check(value)
+        except ValueError as exc:
+            verrors.add(name, str(exc))
+    if _main_type(schema) == "object" and isinstance(value, dict):
+        for key, attr in (schema.get("properties") or {}).items():
+            if key not in value:
+                continue
+            try:
+                _validate(attr, value[key])
+            except ValidationErrors as exc:
+                for attribute, message, code in exc.errors:
+                    verrors.add(f"{name}.{attribute}", message, code)
+    verrors.check()
 
 
 def clean_params(raw_accepts: list[Schema], params: list[Any]) -> list[Any]:
@@ -255,7 +269,19 @@ def _walk(node: Any, seen: set[str]) -> None:
             _walk(member, seen)
 
 
+_FLAVOURS: dict[int, tuple[list[Schema], bool]] = {}
+
+
 def is_legacy(raw_accepts: list[Schema]) -> bool:
+    """Whether the parameters are legacy ones (see ``_is_legacy``); decided once per recorded list."""
+    found = _FLAVOURS.get(id(raw_accepts))
+    if found is None or found[0] is not raw_accepts:
+        found = (raw_accepts, _is_legacy(raw_accepts))
+        _FLAVOURS[id(raw_accepts)] = found
+    return found[1]
+
+
+def _is_legacy(raw_accepts: list[Schema]) -> bool:
     """Whether the recorded parameters come from legacy attributes rather than a pydantic model.
 
     Only pydantic writes ``anyOf``, ``const``, ``minLength`` or a ``required`` list; only the legacy

@@ -195,10 +195,12 @@ def clean(schema: Schema, value: Any) -> Any:
     """One attribute's ``clean``: raises ``AttributeError_`` or ``ValidationErrors``."""
     name = str(schema.get("_name_") or schema.get("title") or "")
     value = _base_clean(schema, name, value)
+    # ``class Str(EnumMixin, Attribute)``: the choices are checked before the type is.
+    value = _enum_check(schema, name, value)
     cleaner = _CLEANERS.get(_main_type(schema))
     if cleaner is not None:
         value = cleaner(schema, name, value)
-    return _enum_check(schema, name, value)
+    return value
 
 
 # Validators attached to the registered query attributes (``validators.py QueryFilters/QueryOptions``).

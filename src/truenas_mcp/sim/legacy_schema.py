@@ -44,19 +44,30 @@ class AttributeError_(Exception):
         return f"[{self.attribute}] {self.errmsg}"
 
 
-def _types(schema: Schema) -> list[str]:
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        return [str(k) for k in kind]
-    return [str(kind)] if kind is not None else []
+# Per recorded schema node (they live as long as the recording): (main type, nullable, has validators).
+_FACTS: dict[int, tuple[Schema, str | None, bool, bool]] = {}
+
+
+def _facts(schema: Schema) -> tuple[str | None, bool, bool]:
+    found = _FACTS.get(id(schema))
+    if found is None or found[0] is not schema:
+        kind = schema.get("type")
+        kinds = [str(k) for k in kind] if isinstance(kind, list) else [str(kind)] if kind is not None else []
+        main = next((k for k in kinds if k != "null"), None)
+        nullable = "null" in kinds or bool(schema.get("nullable"))
+        members = (schema.get("properties") or {}).values()
+        validated = schema.get("_name_") in _VALIDATORS or any(_facts(m)[2] for m in members)
+        found = (schema, main, nullable, validated)
+        _FACTS[id(schema)] = found
+    return found[1], found[2], found[3]
 
 
 def _nullable(schema: Schema) -> bool:
-    return "null" in _types(schema) or bool(schema.get("nullable"))
+    return _facts(schema)[1]
 
 
 def _main_type(schema: Schema) -> str | None:
-    return next((k for k in _types(schema) if k != "null"), None)
+    return _facts(schema)[0]
 
 
 def _base_clean(schema: Schema, name: str, value: Any) -> Any:
@@ -212,6 +223,8 @@ _VALIDATORS: Final[dict[str, Callable[[Any], Any]]] = {
 
 def _validate(schema: Schema, value: Any) -> None:
     """``Attribute.validate``: the validators, of this attribute and (``Dict.validate``) of its members."""
+    if not _facts(schema)[2]:
+        return
     name = str(schema.get("_name_") or "")
     verrors = ValidationErrors()
     check = _VALIDATORS.get(name)

@@ -31,6 +31,7 @@ from . import reference
 
 SEED = 2504
 CASES_PER_METHOD = 100
+LEGACY_CASES_PER_METHOD = 16
 MAX_DIFFERING = 0.02
 
 pytestmark = [
@@ -251,3 +252,117 @@ def test_query_answers_and_errors_match_the_25_04_2_source(ref: reference.Refere
     print("\n".join(examples + wording))
     assert total >= 500
     assert rate <= MAX_DIFFERING, "\n".join(examples)
+
+
+# -- legacy @accepts parameters -----------------------------------------------------------------------
+
+
+def _attribute(ref: reference.Reference, node: dict[str, Any]) -> Any:
+    """The source's own attribute class for a recorded legacy schema node (``to_json_schema`` inverted)."""
+    s = ref.schema
+    registered = {a.name: a for a in _legacy_query_attrs(ref)}
+    if node.get("_name_") in registered:  # the registered query attributes carry their validators
+        return registered[node["_name_"]]
+    kinds = node.get("type") if isinstance(node.get("type"), list) else [node.get("type")]
+    kind = next((k for k in kinds if k != "null"), None)
+    kwargs: dict[str, Any] = {"required": bool(node.get("_required_")), "null": "null" in kinds}
+    if "default" in node:
+        kwargs["default"] = copy.deepcopy(node["default"])
+    if "enum" in node:
+        kwargs["enum"] = node["enum"]
+    name = node.get("_name_") or ""
+    if kind == "object":
+        properties = node.get("properties") or {}
+        order = node.get("_attrs_order_") or list(properties)
+        members = [_attribute(ref, properties[k]) for k in order if k in properties]
+        additional = node.get("additionalProperties", False) is not False
+        update = str(name).endswith("_update")  # what Patch(..., ('attr', {'update': True})) makes
+        return s.Dict(name, *members, additional_attrs=additional, update=update, **kwargs)
+    if kind == "array":
+        items = [_attribute(ref, i) for i in node.get("items") or [] if isinstance(i, dict)]
+        return s.List(name, items=items, **kwargs)
+    classes = {"string": s.Str, "integer": s.Int, "boolean": s.Bool, "number": s.Float}
+    return classes.get(kind, s.Any)(name, **kwargs)
+
+
+def _mutations(rng: random.Random, node: dict[str, Any]) -> Any:
+    """A value for ``node``: usually fitting, sometimes of the wrong type, null, or with an extra key."""
+    kinds = node.get("type") if isinstance(node.get("type"), list) else [node.get("type")]
+    kind = next((k for k in kinds if k != "null"), None)
+    roll = rng.random()
+    if roll < 0.08:
+        return rng.choice([None, 7, "7", "x", True, [], {}])
+    if node.get("enum"):
+        return rng.choice([*node["enum"], "NOT-A-CHOICE"]) if roll < 0.5 else node["enum"][0]
+    if kind == "object":
+        properties = node.get("properties") or {}
+        value = {k: _mutations(rng, v) for k, v in properties.items() if rng.random() < 0.5}
+        if rng.random() < 0.1:
+            value["unexpected"] = 1
+        return value
+    if kind == "array":
+        items = [i for i in node.get("items") or [] if isinstance(i, dict)]
+        return [_mutations(rng, items[0]) if items else 1 for _ in range(rng.randint(0, 2))]
+    samples = {
+        "string": ["name", 5, ""],
+        "integer": [3, "12", "x"],
+        "boolean": [True, "true"],
+        "number": [1.5],
+    }
+    return rng.choice(samples.get(str(kind), [1]))
+
+
+def _legacy_outcome_of_source(
+    ref: reference.Reference, raw: list[dict[str, Any]], params: list[Any]
+) -> Outcome:
+    verrors = ref.validation_errors()
+    try:
+        if len(params) > len(raw):
+            return ("call", "CallError 22", f"Too many arguments (expected {len(raw)}, found {len(params)})")
+        from middlewared.schema.utils import NOT_PROVIDED
+
+        cleaned = [
+            ref.clean_and_validate_arg(
+                verrors, _attribute(ref, node), copy.deepcopy(params[i]) if i < len(params) else NOT_PROVIDED
+            )
+            for i, node in enumerate(raw)
+        ]
+        verrors.check()
+    except Exception as exc:
+        return _classify(exc)
+    return ("ok", ejson.dumps(cleaned, sort_keys=True), None)
+
+
+def _legacy_outcome_of_simulator(raw: list[dict[str, Any]], params: list[Any]) -> Outcome:
+    from truenas_mcp.sim.legacy_schema import clean_params
+
+    try:
+        cleaned = clean_params(raw, copy.deepcopy(params))
+    except Exception as exc:
+        return _classify(exc)
+    return ("ok", ejson.dumps(cleaned, sort_keys=True), None)
+
+
+def test_legacy_parameter_cleaning_matches_the_source_attribute_classes(ref: reference.Reference) -> None:
+    rng = random.Random(SEED)
+    methods = load_recording().methods
+    legacy = sorted(n for n, e in methods.items() if e["accepts"] and is_legacy(e["accepts"]))
+    total = differing = 0
+    examples: list[str] = []
+    for name in legacy:
+        raw = methods[name]["accepts"]
+        for _ in range(LEGACY_CASES_PER_METHOD):
+            params = [_mutations(rng, node) for node in raw[: rng.randint(1, len(raw))]]
+            total += 1
+            mine, theirs = (
+                _legacy_outcome_of_simulator(raw, params),
+                _legacy_outcome_of_source(ref, raw, params),
+            )
+            if mine != theirs:
+                differing += 1
+                if len(examples) < 8:
+                    examples.append(f"{name} {params!r:.300}: simulator {mine!r:.600} source {theirs!r:.600}")
+    print(f"differential legacy parameters: {total} cases over {len(legacy)} methods, {differing} differ")
+    assert total >= 1000
+    print("\n".join(examples))
+    assert differing / total <= MAX_DIFFERING, "\n".join(examples)

@@ -88,7 +88,7 @@ async def test_injected_job_failure_ends_failed_with_call_exc_info(
     job_id = await admin.call("core.bulk", ["core.ping", [[]]])
     final = (await admin.job_event(job_id, FINAL))["fields"]
     assert final["state"] == "FAILED"
-    assert final["exc_info"]["type"] == "CALL" and final["exc_info"]["errno"] == 14
+    assert final["exc_info"]["type"] == "CallError" and final["exc_info"]["errno"] == 14
     assert final["result"] is None and final["error"].startswith("[EFAULT] ")
 
 

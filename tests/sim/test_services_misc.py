@@ -41,6 +41,17 @@ async def test_general_update_validates_before_applying(sim: LocalSimulator) -> 
     assert (await call(sim, "system.info"))["timezone"] == "UTC"
 
 
+async def test_smb_share_on_a_missing_path_is_refused_as_enoent(sim: LocalSimulator) -> None:
+    before = len(sim.world.table("sharing.smb"))
+    with pytest.raises(CallError) as info:
+        await call(sim, "sharing.smb.create", {"name": "ghost", "path": "/mnt/tank/media/no-such-dir"})
+    assert (info.value.errno, info.value.errmsg) == (
+        errno.ENOENT,
+        "Path /mnt/tank/media/no-such-dir not found",
+    )
+    assert len(sim.world.table("sharing.smb")) == before
+
+
 async def test_smb_share_create_update_delete(sim: LocalSimulator) -> None:
     share = await call(sim, "sharing.smb.create", {"name": "music", "path": "/mnt/tank/media/music"})
     assert share["id"] == 6 and share["purpose"] == "DEFAULT_SHARE" and share["enabled"]
@@ -137,8 +148,9 @@ async def test_apps_stop_and_start_as_jobs(sim: LocalSimulator) -> None:
     assert [e.msg for e in sim.events] == ["changed", "changed"]
     await call(sim, "app.start", "plex")
     assert (await call(sim, "app.get_instance", "plex"))["state"] == "RUNNING"
-    with pytest.raises(CallError):
+    with pytest.raises(ValidationErrors) as info:  # app.get_instance's InstanceNotFound
         await call(sim, "app.stop", "jellyfin")
+    assert info.value.errors == [(None, "App jellyfin does not exist", errno.ENOENT)]
 
 
 async def test_app_config_only_with_retrieve_config(sim: LocalSimulator) -> None:

@@ -175,15 +175,17 @@ def _jobs() -> frozenset[str]:
     return frozenset(name for name, entry in recording().items() if entry["job"])
 
 
-def test_every_handler_is_a_recorded_method() -> None:
-    assert sorted(set(HANDLERS) - set(recording())) == []
+def test_every_handler_is_a_recorded_or_a_known_private_method() -> None:
+    from truenas_mcp.sim.core_methods import PRIVATE_METHODS
+
+    assert sorted(set(HANDLERS) - set(recording()) - set(PRIVATE_METHODS)) == []
 
 
 def test_query_handlers_name_their_arguments_like_the_recording() -> None:
     from truenas_mcp.sim.errors import ValidationErrors
 
     for name in sorted(HANDLERS):
-        if not name.endswith(".query"):
+        if not name.endswith(".query") or name not in recording():
             continue
         first = recording()[name]["accepts"][0]
         expected = first["_name_"]

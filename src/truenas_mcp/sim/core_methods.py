@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from truenas_mcp.sim.api import CallContext, Handler, Session
-from truenas_mcp.sim.auth import AuthMethods
+from truenas_mcp.sim.auth import AuthMethods, authorize
 from truenas_mcp.sim.errors import CallError, error_data
 from truenas_mcp.sim.faults import Faults
 from truenas_mcp.sim.filters import query
@@ -23,6 +23,7 @@ from truenas_mcp.sim.jobs import Job, JobManager
 from truenas_mcp.sim.protocol import Connection
 from truenas_mcp.sim.recording import Recording
 from truenas_mcp.sim.state import World
+from truenas_mcp.wire import ENOMETHOD
 
 DOWNLOAD_TOKEN_TTL = 300
 DOWNLOAD_WINDOW = 60.0
@@ -39,6 +40,8 @@ class PrivateMethod:
 
 PRIVATE_METHODS: dict[str, PrivateMethod] = {
     "core.get_methods": PrivateMethod(no_auth=True, no_authz=True),
+    "core.get_services": PrivateMethod(no_auth=True, no_authz=True),
+    "zfs.dataset.query": PrivateMethod(),
     "sim.faults.get": PrivateMethod(),
     "sim.faults.set": PrivateMethod(),
     "sim.state.save": PrivateMethod(),
@@ -109,6 +112,7 @@ class CoreMethods:
             "core.set_options": self.set_options,
             "core.download": self.download,
             "core.get_methods": self.get_methods,
+            "core.get_services": self.get_services,
             "sim.faults.get": self.faults_get,
             "sim.faults.set": self.faults_set,
             "sim.state.save": self.state_save,
@@ -182,6 +186,18 @@ class CoreMethods:
         method = params[0] if params else ""
         calls = params[1] if len(params) > 1 else []
         conn = _connection(ctx)
+        # service/core_service.py bulk: the method is looked up and authorized once, before any call, so
+        # an unknown or forbidden method fails the job instead of giving per-call errors.
+        if "." not in method:
+            raise CallError("Invalid method name", errno.EBADMSG)
+        service, name = method.rsplit(".", 1)
+        entry = self.sim.recording.entry(method)
+        if entry is None and method not in PRIVATE_METHODS:
+            raise CallError(f"Method {name!r} not found in {service!r}", ENOMETHOD)
+        try:
+            authorize(ctx.session, method, entry["roles"] if entry is not None else [])
+        except CallError:
+            raise CallError("Not authorized", errno.EPERM) from None
         statuses: list[dict[str, Any]] = []
         for index, args in enumerate(calls):
             if ctx.job is not None:
@@ -233,6 +249,29 @@ class CoreMethods:
         if service:
             listing = {name: entry for name, entry in listing.items() if name.rsplit(".", 1)[0] == service}
         return listing
+
+    async def get_services(self, ctx: CallContext, params: list[Any]) -> dict[str, Any]:
+        """``core.get_services``: every public service by namespace with its kind, from the recording.
+
+        The kind follows the methods a service has (``query``+``create`` → crud, ``config``+``update`` →
+        config); of each service's configuration only what the recording shows is given.
+        """
+        methods: dict[str, set[str]] = {}
+        for name in self.sim.recording.methods:
+            namespace, _, verb = name.rpartition(".")
+            methods.setdefault(namespace, set()).add(verb)
+        services: dict[str, Any] = {}
+        for namespace in sorted(methods):
+            verbs = methods[namespace]
+            kind = (
+                "crud"
+                if {"query", "create"} <= verbs
+                else "config"
+                if {"config", "update"} <= verbs
+                else "service"
+            )
+            services[namespace] = {"config": {"namespace": namespace, "private": False}, "type": kind}
+        return services
 
     async def faults_get(self, ctx: CallContext, params: list[Any]) -> dict[str, Any]:
         return self.sim.faults.to_dict()

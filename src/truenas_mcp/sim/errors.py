@@ -52,9 +52,17 @@ class ValidationErrors(Exception):
         return "".join(f"[{errname(e)}] {attr}: {msg}\n" for attr, msg, e in self.errors)
 
 
+class InstanceNotFound(ValidationErrors):
+    """``InstanceNotFound``, a single ``ValidationError``: a failed job reports its errno (ENOENT)."""
+
+    @property
+    def errno(self) -> int:
+        return self.errors[0][2]
+
+
 def instance_not_found(verbose_name: str, id: Any) -> ValidationErrors:
     """``InstanceNotFound``: what ``get_instance`` raises on a miss (-32602, errno ENOENT)."""
-    return ValidationErrors([(None, f"{verbose_name} {id} does not exist", _errno.ENOENT)])
+    return InstanceNotFound([(None, f"{verbose_name} {id} does not exist", _errno.ENOENT)])
 
 
 class MatchNotFound(Exception):

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from truenas_mcp.sim.api import EventKind, Session
-from truenas_mcp.sim.errors import CallError, ValidationErrors
+from truenas_mcp.sim.errors import CallError, InstanceNotFound, ValidationErrors
 from truenas_mcp.sim.faults import Faults
 
 JobState = Literal["WAITING", "RUNNING", "SUCCESS", "FAILED", "ABORTED"]
@@ -127,11 +127,14 @@ class Job:
         etype: str
         extra: Any = None
         code: int | None = None
+        # job.py Job.__encode__: validation errors are VALIDATION with the errors as extra (the errno only
+        # for a single ValidationError such as InstanceNotFound); anything else is named by its class.
         if isinstance(exc, ValidationErrors):
             etype = "VALIDATION"
             extra = [list(e) for e in exc.errors]
+            code = exc.errno if isinstance(exc, InstanceNotFound) else None
         elif isinstance(exc, CallError):
-            etype = "CALL"
+            etype = type(exc).__name__
             code, extra = exc.errno, exc.extra
         else:
             etype = type(exc).__name__

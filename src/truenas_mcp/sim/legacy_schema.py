@@ -44,19 +44,30 @@ class AttributeError_(Exception):
         return f"[{self.attribute}] {self.errmsg}"
 
 
-def _types(schema: Schema) -> list[str]:
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        return [str(k) for k in kind]
-    return [str(kind)] if kind is not None else []
+# Per recorded schema node (they live as long as the recording): (main type, nullable, has validators).
+_FACTS: dict[int, tuple[Schema, str | None, bool, bool]] = {}
+
+
+def _facts(schema: Schema) -> tuple[str | None, bool, bool]:
+    found = _FACTS.get(id(schema))
+    if found is None or found[0] is not schema:
+        kind = schema.get("type")
+        kinds = [str(k) for k in kind] if isinstance(kind, list) else [str(kind)] if kind is not None else []
+        main = next((k for k in kinds if k != "null"), None)
+        nullable = "null" in kinds or bool(schema.get("nullable"))
+        members = (schema.get("properties") or {}).values()
+        validated = schema.get("_name_") in _VALIDATORS or any(_facts(m)[2] for m in members)
+        found = (schema, main, nullable, validated)
+        _FACTS[id(schema)] = found
+    return found[1], found[2], found[3]
 
 
 def _nullable(schema: Schema) -> bool:
-    return "null" in _types(schema) or bool(schema.get("nullable"))
+    return _facts(schema)[1]
 
 
 def _main_type(schema: Schema) -> str | None:
-    return next((k for k in _types(schema) if k != "null"), None)
+    return _facts(schema)[0]
 
 
 def _base_clean(schema: Schema, name: str, value: Any) -> Any:
@@ -150,6 +161,9 @@ def _clean_dict(schema: Schema, name: str, value: Any) -> Any:
     data = dict(value)
     properties: dict[str, Schema] = schema.get("properties") or {}
     additional = schema.get("additionalProperties", False) is not False
+    # ``Patch(..., ('attr', {'update': True}))`` makes the ``<x>_update`` dicts: given keys only, no
+    # defaults and nothing required (the recording keeps the name, not the flag).
+    update = name.endswith("_update")
     verrors = ValidationErrors()
     for key, member in list(data.items()):
         if key not in properties:
@@ -157,7 +171,7 @@ def _clean_dict(schema: Schema, name: str, value: Any) -> Any:
                 verrors.add(f"{name}.{key}", "Field was not expected")
             continue
         data[key] = _clean_member(properties[key], name, member, verrors)
-    for key in schema.get("_attrs_order_") or list(properties):
+    for key in [] if update else schema.get("_attrs_order_") or list(properties):
         attr = properties.get(key)
         if attr is None or key in data:
             continue
@@ -192,10 +206,12 @@ def clean(schema: Schema, value: Any) -> Any:
     """One attribute's ``clean``: raises ``AttributeError_`` or ``ValidationErrors``."""
     name = str(schema.get("_name_") or schema.get("title") or "")
     value = _base_clean(schema, name, value)
+    # ``class Str(EnumMixin, Attribute)``: the choices are checked before the type is.
+    value = _enum_check(schema, name, value)
     cleaner = _CLEANERS.get(_main_type(schema))
     if cleaner is not None:
         value = cleaner(schema, name, value)
-    return _enum_check(schema, name, value)
+    return value
 
 
 # Validators attached to the registered query attributes (``validators.py QueryFilters/QueryOptions``).
@@ -206,14 +222,27 @@ _VALIDATORS: Final[dict[str, Callable[[Any], Any]]] = {
 
 
 def _validate(schema: Schema, value: Any) -> None:
-    name = str(schema.get("_name_") or "")
-    check = _VALIDATORS.get(name)
-    if check is None:
+    """``Attribute.validate``: the validators, of this attribute and (``Dict.validate``) of its members."""
+    if not _facts(schema)[2]:
         return
-    try:
-        check(value)
-    except ValueError as exc:
-        raise ValidationErrors([(name, str(exc), errno.EINVAL)]) from None
+    name = str(schema.get("_name_") or "")
+    verrors = ValidationErrors()
+    check = _VALIDATORS.get(name)
+    if check is not None:
+        try:
+            check(value)
+        except ValueError as exc:
+            verrors.add(name, str(exc))
+    if _main_type(schema) == "object" and isinstance(value, dict):
+        for key, attr in (schema.get("properties") or {}).items():
+            if key not in value:
+                continue
+            try:
+                _validate(attr, value[key])
+            except ValidationErrors as exc:
+                for attribute, message, code in exc.errors:
+                    verrors.add(f"{name}.{attribute}", message, code)
+    verrors.check()
 
 
 def clean_params(raw_accepts: list[Schema], params: list[Any]) -> list[Any]:
@@ -255,7 +284,19 @@ def _walk(node: Any, seen: set[str]) -> None:
             _walk(member, seen)
 
 
+_FLAVOURS: dict[int, tuple[list[Schema], bool]] = {}
+
+
 def is_legacy(raw_accepts: list[Schema]) -> bool:
+    """Whether the parameters are legacy ones (see ``_is_legacy``); decided once per recorded list."""
+    found = _FLAVOURS.get(id(raw_accepts))
+    if found is None or found[0] is not raw_accepts:
+        found = (raw_accepts, _is_legacy(raw_accepts))
+        _FLAVOURS[id(raw_accepts)] = found
+    return found[1]
+
+
+def _is_legacy(raw_accepts: list[Schema]) -> bool:
     """Whether the recorded parameters come from legacy attributes rather than a pydantic model.
 
     Only pydantic writes ``anyOf``, ``const``, ``minLength`` or a ``required`` list; only the legacy

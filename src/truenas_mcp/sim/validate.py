@@ -195,6 +195,8 @@ def validate_params(
             [("", f"Too many arguments (expected {len(schemas)}, found {len(params)})", errno.EINVAL)]
         )
     errors = ValidationErrors()
+    # QueryArgs (``filters``, ``options``) carries validators and a model name of its own.
+    query_args = [str(raw.get("_name_")) for raw in raw_accepts] == ["filters", "options"]
     for index, raw in enumerate(raw_accepts):
         name = str(raw.get("_name_") or raw.get("title") or index)
         if index >= len(params):
@@ -207,10 +209,10 @@ def validate_params(
             for error in _validator(schemas[index]).iter_errors(value)
             for path, message in (_union_members(error) or _describe(_leaf(error)))
         ]
-        if not described:
+        if not described and query_args:
             described = _model_validators(name, params[index])
         # pydantic reports in the model's field order (extra keys after the fields), not alphabetically.
-        model = _MODEL_NAMES.get(name)
+        model = _MODEL_NAMES.get(name) if query_args else None
         if model is not None:
             # A model-typed field names its model when the value is not an object at all.
             wrong = "Input should be a valid dictionary"

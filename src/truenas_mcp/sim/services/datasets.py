@@ -303,16 +303,14 @@ async def dataset_delete(ctx: CallContext, params: list[Any]) -> bool:
     options = arg(params, 1, {})
     recursive = bool(options.get("recursive"))
     records = sm.dataset_records(w)
+    # plugins/pool_/dataset.py do_delete looks for children before it looks the dataset up.
+    if not recursive and any(str(name).startswith(f"{ident}/") for name in records):
+        raise CallError(
+            f"Failed to delete dataset: cannot destroy {ident!r}: filesystem has children", errno.ENOTEMPTY
+        )
     if ident not in records:
         raise ValidationErrors([("id", f"{ident} dataset does not exist", errno.ENOENT)])
     children = sm.subtree(records, ident)
-    if children and not recursive:
-        listing = "\n".join(sorted(children))
-        raise CallError(
-            f"Failed to delete dataset: cannot destroy '{ident}': filesystem has children\n"
-            f"use '-r' to destroy the following datasets:\n{listing}",
-            errno.EFAULT,
-        )
     root = "/" not in ident
     doomed = sorted(children) if root else [ident, *children]
     for app in w.table("app"):
@@ -326,7 +324,34 @@ async def dataset_delete(ctx: CallContext, params: list[Any]) -> bool:
     return True
 
 
+def _zfs_dataset(row: dict[str, Any]) -> dict[str, Any]:
+    """A ``zfs.dataset.query`` entry: the ZFS view of a dataset, properties grouped under ``properties``."""
+    properties = {
+        key: value
+        for key, value in row.items()
+        if isinstance(value, dict) and {"value", "rawvalue", "parsed"} <= value.keys()
+    }
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "pool": row["pool"],
+        "type": row["type"],
+        "encrypted": row.get("encrypted", False),
+        "encryption_root": row.get("encryption_root"),
+        "key_loaded": row.get("key_loaded", False),
+        "properties": properties,
+        "user_properties": dict(row.get("user_properties") or {}),
+    }
+
+
+async def zfs_dataset_query(ctx: CallContext, params: list[Any]) -> Any:
+    """The private ``zfs.dataset.query`` a full administrator may call (plain ``filter_list`` semantics)."""
+    rows = [_zfs_dataset(row) for row in dataset_rows(ctx, {})]
+    return filters.query(rows, arg(params, 0, []), arg(params, 1, {}) or {})
+
+
 HANDLERS: dict[str, Handler] = {
+    "zfs.dataset.query": zfs_dataset_query,
     "pool.dataset.query": dataset_query,
     "pool.dataset.get_instance": dataset_get_instance,
     "pool.dataset.create": dataset_create,

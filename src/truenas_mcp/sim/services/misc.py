@@ -7,7 +7,7 @@ import errno
 from typing import Any, Final
 
 from truenas_mcp.sim.api import CallContext, Handler
-from truenas_mcp.sim.errors import CallError
+from truenas_mcp.sim.errors import CallError, instance_not_found
 from truenas_mcp.sim.services.common import (
     arg,
     checkpoint,
@@ -119,8 +119,8 @@ def _app_state(target: str, transient: str) -> Handler:
     async def handler(ctx: CallContext, params: list[Any]) -> None:
         name = arg(params, 0)
         app = world(ctx).find("app", "name", name)
-        if app is None:
-            raise CallError(f"App {name!r} does not exist", errno.ENOENT)
+        if app is None:  # app.get_instance first, as plugins/apps/app_scale.py does
+            raise instance_not_found("App", name)
         app["state"] = transient
         emit(ctx, "app.query", "changed", name)
         for step in range(1, 4):

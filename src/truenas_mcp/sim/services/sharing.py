@@ -8,7 +8,7 @@ import ipaddress
 from typing import Any, Final
 
 from truenas_mcp.sim.api import CallContext, Handler
-from truenas_mcp.sim.errors import ValidationErrors
+from truenas_mcp.sim.errors import CallError, ValidationErrors
 from truenas_mcp.sim.services import storage_model as sm
 from truenas_mcp.sim.services.common import arg, emit, get_instance_handler, query_handler, require, world
 from truenas_mcp.sim.services.demo_rows import nfs_share, smb_share
@@ -29,6 +29,24 @@ def _dataset_of(ctx: CallContext, path: str) -> str | None:
             return rel
         rel = rel.rsplit("/", 1)[0] if "/" in rel else ""
     return None
+
+
+def _path_exists(ctx: CallContext, path: str) -> bool:
+    """What the simulated filesystem holds: dataset mountpoints, shared paths and home directories."""
+    w = world(ctx)
+    clean = path.rstrip("/")
+    if clean.startswith("/mnt/") and clean[len("/mnt/") :] in sm.dataset_records(w):
+        return True
+    shared = (row.get("path") for table in ("sharing.smb", "sharing.nfs") for row in w.table(table))
+    homes = (row.get("home") for row in w.table("user"))
+    return any(clean == str(known or "").rstrip("/") for known in [*shared, *homes])
+
+
+def _require_existing_path(ctx: CallContext, path: str) -> None:
+    # ``filesystem.stat`` of the share path before validation: a missing path is a CallError, not a
+    # validation error, on the box.
+    if path.startswith("/mnt/") and _dataset_of(ctx, path) is not None and not _path_exists(ctx, path):
+        raise CallError(f"Path {path} not found", errno.ENOENT)
 
 
 def _path_locked(ctx: CallContext, path: str) -> bool:
@@ -88,6 +106,7 @@ async def smb_create(ctx: CallContext, params: list[Any]) -> dict[str, Any]:
     purpose = data.get("purpose", "DEFAULT_SHARE")
     merged = {**smb_share(0, data.get("name", ""), data.get("path", ""), "", purpose), **data}
     merged["timemachine"] = merged["timemachine"] or purpose == "TIMEMACHINE"
+    _require_existing_path(ctx, merged["path"])
     _validate_smb(ctx, merged, None, "sharingsmb_create").check()
     merged["id"] = w.next_id("sharing.smb")
     w.table("sharing.smb").append(merged)
@@ -100,6 +119,8 @@ async def smb_update(ctx: CallContext, params: list[Any]) -> dict[str, Any]:
     ident = arg(params, 0)
     row = require(w.find("sharing.smb", "id", ident), "SharingSMB", ident)
     merged = {**copy.deepcopy(row), **arg(params, 1, {}), "id": ident}
+    if merged["path"] != row["path"]:
+        _require_existing_path(ctx, merged["path"])
     _validate_smb(ctx, merged, ident, "sharingsmb_update").check()
     row.update(merged)
     emit(ctx, SMB_EVENT, "changed", ident)

@@ -74,6 +74,9 @@ class ToolPolicy:
     filterable: bool
     no_auth: bool
     excluded: str | None = None
+    admin_only: str | None = None
+    secret_inputs: tuple[str, ...] = ()
+    secret_outputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,11 @@ class Policy:
     filterable: bool
     no_auth: bool = False
     excluded: str | None = None  # why the server never offers this tool, if it does not
+    admin_only: str | None = None  # why only FULL_ADMIN principals may call it (identity and credentials)
+    # Paths of secret fields in the tool's arguments and in its result: dot-separated field names, ``*``
+    # for any array item or any key (``*`` alone: the whole value), as ``server/redact.py`` applies them.
+    secret_inputs: tuple[str, ...] = ()
+    secret_outputs: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +72,9 @@ class Policy:
             "filterable": self.filterable,
             "no_auth": self.no_auth,
             "excluded": self.excluded,
+            "admin_only": self.admin_only,
+            "secret_inputs": list(self.secret_inputs),
+            "secret_outputs": list(self.secret_outputs),
         }
 
 

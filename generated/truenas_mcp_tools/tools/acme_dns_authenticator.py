@@ -35,6 +35,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -68,6 +71,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Stores API credentials of a DNS provider.",
+            secret_inputs=("attributes",),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(
@@ -105,6 +111,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -147,6 +156,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(
@@ -197,6 +209,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=True,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.attributes",
+                "attributes",
+            ),
         ),
         params=(
             Param(
@@ -254,6 +272,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Changes stored API credentials of a DNS provider.",
+            secret_inputs=("dns_authenticator_update.attributes",),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(

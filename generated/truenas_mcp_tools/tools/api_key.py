@@ -36,6 +36,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Mints, resets or removes a TrueNAS credential that logs in as a user; only a full administrator may hand out or revoke logins.",
+            secret_inputs=(),
+            secret_outputs=(
+                "key",
+                "keyhash",
+            ),
         ),
         params=(
             Param(
@@ -75,6 +81,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Mints, resets or removes a TrueNAS credential that logs in as a user; only a full administrator may hand out or revoke logins. Deleting the server's own key locks it out.",
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -115,6 +124,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=("keyhash",),
         ),
         params=(
             Param(
@@ -161,6 +173,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=("*.keyhash",),
         ),
         params=(),
         flatten=False,
@@ -195,6 +210,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=True,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.keyhash",
+                "keyhash",
+            ),
         ),
         params=(
             Param(
@@ -254,6 +275,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Mints, resets or removes a TrueNAS credential that logs in as a user; only a full administrator may hand out or revoke logins. A reset of the server's own key locks the server out.",
+            secret_inputs=(),
+            secret_outputs=(
+                "key",
+                "keyhash",
+            ),
         ),
         params=(
             Param(

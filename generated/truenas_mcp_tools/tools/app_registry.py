@@ -32,6 +32,15 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(
+                "password",
+                "username",
+            ),
+            secret_outputs=(
+                "password",
+                "username",
+            ),
         ),
         params=(
             Param(
@@ -67,6 +76,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -107,6 +119,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "password",
+                "username",
+            ),
         ),
         params=(
             Param(
@@ -153,6 +171,14 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=True,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.password",
+                "*.username",
+                "password",
+                "username",
+            ),
         ),
         params=(
             Param(
@@ -208,6 +234,15 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(
+                "data.password",
+                "data.username",
+            ),
+            secret_outputs=(
+                "password",
+                "username",
+            ),
         ),
         params=(
             Param(

@@ -32,6 +32,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Mints a one-time password that logs in as the named user.",
+            secret_inputs=(),
+            secret_outputs=("*",),
         ),
         params=(
             Param(
@@ -67,6 +70,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Mints a token that authenticates as the server's own TrueNAS account.",
+            secret_inputs=(),
+            secret_outputs=("*",),
         ),
         params=(
             Param(
@@ -121,6 +127,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=True,
             excluded="Logging in is the MCP server's job; through a tool it would change the identity of the shared connection.",
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -167,6 +176,14 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=True,
             excluded="Logging in is the MCP server's job; through a tool it would change the identity of the shared connection.",
+            admin_only=None,
+            secret_inputs=(
+                "login_data.api_key",
+                "login_data.otp_token",
+                "login_data.password",
+                "login_data.token",
+            ),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -202,6 +219,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=True,
             excluded="Part of an interactive login (OTP step) that the MCP server performs itself.",
+            admin_only=None,
+            secret_inputs=("otp_token",),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -237,6 +257,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=True,
             excluded="Logging in is the MCP server's job; through a tool it would change the identity of the shared connection.",
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -272,6 +295,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=True,
             excluded="Logging in is the MCP server's job; through a tool it would change the identity of the shared connection.",
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -307,6 +333,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded="Would log out the MCP server's own connection and break every later call.",
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -336,6 +365,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -368,6 +400,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=True,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -402,6 +437,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=True,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -457,6 +495,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -497,6 +538,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Ends every other login session, including other replicas of this server.",
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -526,6 +570,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Ends another login session, which may be the server's own or a full administrator's.",
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(

@@ -32,6 +32,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Signs a certificate with a CA's private key: issues an identity others trust.",
+            secret_inputs=(),
+            secret_outputs=(
+                "issuer",
+                "privatekey",
+            ),
         ),
         params=(
             Param(
@@ -69,6 +75,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Imports or creates a certificate authority with its private key.",
+            secret_inputs=(
+                "passphrase",
+                "privatekey",
+            ),
+            secret_outputs=("privatekey",),
         ),
         params=(
             Param(
@@ -106,6 +118,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -148,6 +163,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "issuer",
+                "privatekey",
+            ),
         ),
         params=(
             Param(
@@ -198,6 +219,14 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=True,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.issuer",
+                "*.privatekey",
+                "issuer",
+                "privatekey",
+            ),
         ),
         params=(
             Param(
@@ -242,6 +271,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=("privatekey",),
         ),
         params=(
             Param(

@@ -37,6 +37,15 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(
+                "peersecret",
+                "secret",
+            ),
+            secret_outputs=(
+                "peersecret",
+                "secret",
+            ),
         ),
         params=(
             Param(
@@ -77,6 +86,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -121,6 +133,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "peersecret",
+                "secret",
+            ),
         ),
         params=(
             Param(
@@ -171,6 +189,14 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=True,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.peersecret",
+                "*.secret",
+                "peersecret",
+                "secret",
+            ),
         ),
         params=(
             Param(
@@ -231,6 +257,15 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(
+                "data.peersecret",
+                "data.secret",
+            ),
+            secret_outputs=(
+                "peersecret",
+                "secret",
+            ),
         ),
         params=(
             Param(

@@ -32,6 +32,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Stores a Kerberos keytab: the host's long-term Kerberos keys.",
+            secret_inputs=("file",),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -68,6 +71,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -108,6 +114,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=("file",),
         ),
         params=(
             Param(
@@ -156,6 +165,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=True,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.file",
+                "file",
+            ),
         ),
         params=(
             Param(
@@ -198,6 +213,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Replaces a Kerberos keytab: the host's long-term Kerberos keys.",
+            secret_inputs=("kerberos_keytab_update.file",),
+            secret_outputs=(),
         ),
         params=(
             Param(

@@ -35,6 +35,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Stores an SSH private key or SSH connection credential used to log in to other systems.",
+            secret_inputs=("keychain_credential_create.attributes",),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(
@@ -75,6 +78,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Removes a stored SSH credential that replication and rsync tasks log in with.",
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -121,6 +127,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Returns a new SSH private key in clear.",
+            secret_inputs=(),
+            secret_outputs=("private_key",),
         ),
         params=(),
         flatten=False,
@@ -160,6 +169,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(
@@ -209,6 +221,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=True,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.attributes",
+                "attributes",
+            ),
         ),
         params=(
             Param(
@@ -267,6 +285,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -309,6 +330,13 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Creates an SSH key pair and installs it on a remote system: a new credential.",
+            secret_inputs=(
+                "options.semi_automatic_setup.otp_token",
+                "options.semi_automatic_setup.password",
+                "options.semi_automatic_setup.token",
+            ),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(
@@ -351,6 +379,14 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Logs in to a remote TrueNAS with a password or token and installs a key there.",
+            secret_inputs=(
+                "otp_token",
+                "password",
+                "private_key",
+                "token",
+            ),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(
@@ -393,6 +429,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Changes a stored SSH private key or SSH connection credential.",
+            secret_inputs=("keychain_credential_update.attributes",),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(
@@ -441,6 +480,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(

@@ -37,6 +37,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "oauth",
+                "pass",
+            ),
         ),
         params=(),
         flatten=False,
@@ -66,6 +72,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -95,6 +104,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(
+                "mail_update.oauth",
+                "mail_update.pass",
+            ),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -135,6 +150,16 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(
+                "oauth",
+                "pass",
+            ),
+            secret_outputs=(
+                "oauth",
+                "oauth.refresh_token",
+                "pass",
+            ),
         ),
         params=(
             Param(

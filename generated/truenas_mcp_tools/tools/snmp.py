@@ -37,6 +37,13 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "community",
+                "v3_password",
+                "v3_privpassphrase",
+            ),
         ),
         params=(),
         flatten=False,
@@ -66,6 +73,17 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(
+                "community",
+                "v3_password",
+                "v3_privpassphrase",
+            ),
+            secret_outputs=(
+                "community",
+                "v3_password",
+                "v3_privpassphrase",
+            ),
         ),
         params=(
             Param(

@@ -37,6 +37,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=("api_key",),
         ),
         params=(),
         flatten=False,
@@ -66,6 +69,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Sets the API key with which TrueCommand manages this NAS with full rights.",
+            secret_inputs=("api_key",),
+            secret_outputs=("api_key",),
         ),
         params=(
             Param(

@@ -32,6 +32,14 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Creates a login (password, SSH key, group memberships that carry privileges).",
+            secret_inputs=("password",),
+            secret_outputs=(
+                "password",
+                "password_history",
+                "smbhash",
+                "unixhash",
+            ),
         ),
         params=(
             Param(
@@ -67,6 +75,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Removes a login, possibly the server's own account or a full administrator's.",
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -113,6 +124,13 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "password_history",
+                "smbhash",
+                "unixhash",
+            ),
         ),
         params=(
             Param(
@@ -159,6 +177,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -193,6 +214,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -228,6 +252,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=True,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -262,6 +289,16 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=True,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.password_history",
+                "*.smbhash",
+                "*.unixhash",
+                "password_history",
+                "smbhash",
+                "unixhash",
+            ),
         ),
         params=(
             Param(
@@ -317,6 +354,13 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Replaces a user's two-factor secret; the old authenticator stops working.",
+            secret_inputs=(),
+            secret_outputs=(
+                "password_history",
+                "smbhash",
+                "unixhash",
+            ),
         ),
         params=(
             Param(
@@ -357,6 +401,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Sets a user's password.",
+            secret_inputs=(
+                "new_password",
+                "old_password",
+            ),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -392,6 +442,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=True,
             excluded=None,
+            admin_only="Sets the password of the local administrator account.",
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -443,6 +496,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -479,6 +535,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Removes a user's second factor, weakening that login.",
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -514,6 +573,14 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            admin_only="Changes a login's password, SSH keys, groups (and so privileges), sudo rights or lock state; the server's own account among them.",
+            secret_inputs=("user_update.password",),
+            secret_outputs=(
+                "password",
+                "password_history",
+                "smbhash",
+                "unixhash",
+            ),
         ),
         params=(
             Param(

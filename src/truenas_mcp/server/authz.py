@@ -171,6 +171,12 @@ class RolePolicy:
         if self.destructive == "disable" and policy.safety == "destructive":
             return "destructive tools are disabled on this deployment"
         roles = self._roles(principal)
+        if policy.admin_only is not None and FULL_ADMIN not in roles:
+            # Reviewed identity/credential rule: no other role, and no confirmation, stands in for it.
+            return (
+                f"it is for full administrators only ({policy.admin_only}); "
+                f"it needs the scope {SCOPE_PREFIX}{FULL_ADMIN}"
+            )
         if not grants(roles, policy):
             needed = ", ".join(SCOPE_PREFIX + r for r in (*policy.roles, FULL_ADMIN))
             held = ", ".join(sorted(SCOPE_PREFIX + r for r in roles)) or "none"

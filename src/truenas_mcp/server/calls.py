@@ -239,7 +239,12 @@ class ToolRuntime:
     ) -> dict[str, Any]:
         known = self.catalog.by_name.get(name)
         token = arguments.pop(TOKEN_ARGUMENT, None)
-        audit.note(tool=name, method=known.method if known else None, arguments=dict(arguments))
+        audit.note(
+            tool=name,
+            method=known.method if known else None,
+            arguments=dict(arguments),
+            secret_inputs=known.policy.secret_inputs if known else None,
+        )
         tool = self.resolve(ctx.profile, name)
         ref = ToolRef(tool.name, tool.method, tool.policy)
         if not self.access.visible(ctx.principal, ref):
@@ -258,6 +263,11 @@ class ToolRuntime:
         if decision.outcome == "deny":
             audit.note(decision="denied", reason=decision.reason)
             raise ToolError(f"{name}: not allowed: {decision.reason}", "denied")
+        hide = not self.access.sees_secrets(ctx.principal, ref)
+        refusal = redact.query_refusal(validated, tool.policy.secret_outputs) if hide else None
+        if refusal is not None and tool.policy.filterable:
+            audit.note(decision="denied", reason=refusal)
+            raise ToolError(f"{name}: not allowed: {refusal}", "denied")
         if decision.outcome == "confirm":
             try:
                 confirmed = await self.confirmations.confirm(
@@ -268,6 +278,7 @@ class ToolRuntime:
                     safety=tool.policy.safety,
                     arguments=validated,
                     token=token,
+                    secret_inputs=tool.policy.secret_inputs,
                 )
             except ConfirmationError as exc:
                 audit.note(decision="denied", reason=str(exc))
@@ -281,7 +292,6 @@ class ToolRuntime:
             raise ToolError(
                 f"{name}: needs no confirmation; call it without `{TOKEN_ARGUMENT}`", "invalid_arguments"
             )
-        hide = not self.access.sees_secrets(ctx.principal, ref)
         try:
             return await self._run(ctx, tool, validated, hide=hide)
         except TrueNASError as exc:
@@ -298,11 +308,10 @@ class ToolRuntime:
             outcome = await jobs.run_job(
                 self.client, tool.method, params, settings.job_wait_seconds, ctx.progress
             )
-            return self._job_answer(tool, _hidden(outcome) if hide else outcome)
+            return self._job_answer(tool, _for_caller_of(tool, outcome, hide=hide))
         arguments, plan = shaping.plan_query(tool, arguments, settings.default_limit)
         result = await self.client.call(tool.method, *tool.to_wire_params(arguments))
-        if hide:
-            result = redact.redact(result)
+        result = redact.for_answer(result, tool.policy.secret_outputs, sees_secrets=not hide)
         shaped = shaping.shape_result(tool, result, plan, settings.max_answer_bytes)
         if shaped.error is not None:
             raise ToolError(shaped.error, "too_large")
@@ -435,8 +444,14 @@ class ToolRuntime:
         return outcome if visible else _hidden(outcome)
 
 
+def _for_caller_of(tool: ToolSpec, outcome: jobs.JobOutcome, *, hide: bool) -> jobs.JobOutcome:
+    """A job outcome of ``tool`` as its caller may see it (see ``redact.for_answer``)."""
+    result = redact.for_answer(outcome.result, tool.policy.secret_outputs, sees_secrets=not hide)
+    return outcome if result is outcome.result else dataclasses.replace(outcome, result=result)
+
+
 def _hidden(outcome: jobs.JobOutcome) -> jobs.JobOutcome:
-    """A job outcome with secret fields of its result and handle masked."""
+    """A job followed by id, whose method is not known here: secret-named fields masked."""
     return dataclasses.replace(
         outcome, result=redact.redact(outcome.result), handle=redact.redact(outcome.handle)
     )

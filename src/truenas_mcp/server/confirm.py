@@ -172,8 +172,15 @@ class Confirmations:
                 raise ConfirmationError("too many confirmations in flight; retry shortly")
             self._used[nonce] = exp
 
-    def preview(self, tool: str, method: str, safety: str, arguments: Mapping[str, Any]) -> str:
-        shown = json.dumps(redact.redact(dict(arguments)), sort_keys=True, ensure_ascii=False)
+    def preview(
+        self,
+        tool: str,
+        method: str,
+        safety: str,
+        arguments: Mapping[str, Any],
+        secret_inputs: tuple[str, ...] = (),
+    ) -> str:
+        shown = json.dumps(redact.for_preview(arguments, secret_inputs), sort_keys=True, ensure_ascii=False)
         return f"{tool} ({safety}) will call TrueNAS {method} with {shown}"
 
     async def confirm(
@@ -186,12 +193,13 @@ class Confirmations:
         safety: str,
         arguments: Mapping[str, Any],
         token: str | None,
+        secret_inputs: tuple[str, ...] = (),
     ) -> Outcome:
         """Decide whether this call is confirmed now, or what to answer instead of running it."""
         if token is not None:
             self.redeem(token, principal, tool, arguments)
             return Outcome(True, "token")
-        preview = self.preview(tool, method, safety, arguments)
+        preview = self.preview(tool, method, safety, arguments, secret_inputs)
         if channel.input_responses is not None and channel.request_state is not None:
             self.redeem(channel.request_state, principal, tool, arguments)
             if _accepted(channel.input_responses.get(INPUT_KEY)):
@@ -226,7 +234,7 @@ class Confirmations:
             "confirmation": {
                 "tool": tool,
                 "method": method,
-                "arguments": redact.redact(dict(arguments)),
+                "arguments": redact.for_preview(arguments, secret_inputs),
                 TOKEN_ARGUMENT: token,
                 "expires_in_seconds": int(self.ttl),
             }

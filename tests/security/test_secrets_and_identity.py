@@ -178,3 +178,18 @@ async def test_a_sharing_admin_cannot_mint_an_api_key_even_approving_its_own_cal
     assert admin_preview.structured_content is not None and "confirmation" in admin_preview.structured_content
     denied = [json.loads(line) for line in server.audit_lines() if '"mallory"' in line]
     assert {d["decision"] for d in denied if d["tool"] == "api_key_create"} == {"denied"}
+
+
+async def test_secrets_show_only_with_the_namespaces_write_role_as_on_truenas(
+    secured: SecuredFactory,
+) -> None:
+    async with secured() as server:
+        seen: dict[str, list[Any]] = {}
+        for scope in ("truenas:SHARING_ADMIN", "truenas:ACCOUNT_WRITE", "truenas:FULL_ADMIN"):
+            async with server.client("/mcp/all", token=server.token(scope)) as client:
+                answer = await client.call_tool("user_query", {})
+                assert not answer.is_error, text(answer)
+                seen[scope] = redact.values_at(answer.structured_content["result"], ["*.unixhash"])
+    # SHARING_ADMIN may read users but holds no ACCOUNT_WRITE: TrueNAS masks the hashes for it.
+    assert seen["truenas:SHARING_ADMIN"] and set(seen["truenas:SHARING_ADMIN"]) == {redact.MASK}
+    assert redact.MASK not in seen["truenas:ACCOUNT_WRITE"] and redact.MASK not in seen["truenas:FULL_ADMIN"]

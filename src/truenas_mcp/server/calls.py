@@ -263,7 +263,7 @@ class ToolRuntime:
         if decision.outcome == "deny":
             audit.note(decision="denied", reason=decision.reason)
             raise ToolError(f"{name}: not allowed: {decision.reason}", "denied")
-        hide = not self.access.sees_secrets(ctx.principal, ref)
+        hide = not self.access.sees_secrets(ctx.principal, self._secrets_ref(tool))
         refusal = redact.query_refusal(validated, tool.policy.secret_outputs) if hide else None
         if refusal is not None and tool.policy.filterable:
             audit.note(decision="denied", reason=refusal)
@@ -296,6 +296,21 @@ class ToolRuntime:
             return await self._run(ctx, tool, validated, hide=hide)
         except TrueNASError as exc:
             raise _truenas_error(tool, exc) from exc
+
+    def _secrets_ref(self, tool: ToolSpec) -> ToolRef:
+        """The tool whose roles decide whether a caller sees this tool's secrets.
+
+        TrueNAS shows secrets to FULL_ADMIN and to holders of the namespace's write role
+        (``{role_prefix}_WRITE``, ``main.py dump_result``), not to every role that may read: SHARING_ADMIN
+        reads ``mail.config`` but gets its password masked. The recording does not name that role, but the
+        namespace's ``update`` (or ``create``) method is granted by exactly it and the roles that include
+        it. A namespace with neither shows its secrets to FULL_ADMIN only.
+        """
+        for verb in ("update", "create"):
+            writer = self.catalog.by_method.get(f"{tool.policy.namespace}.{verb}")
+            if writer is not None:
+                return ToolRef(writer.name, writer.method, writer.policy)
+        return ToolRef(tool.name, tool.method, None)
 
     async def _run(
         self, ctx: CallContext, tool: ToolSpec, arguments: dict[str, Any], *, hide: bool = False

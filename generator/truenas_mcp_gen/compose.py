@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from truenas_mcp.catalog import Annotations
+from truenas_mcp.wire import SECRET_VALUE
 from truenas_mcp_gen import naming, text
 from truenas_mcp_gen.errors import Diagnostic, GenerationError, Severity
 from truenas_mcp_gen.ir import Method, Schema, Tool, ToolParam, ToolPolicy
@@ -164,6 +165,134 @@ def description(method: Method, entry: MethodOverride | None, pipe: str | None) 
     )
 
 
+def _branches(node: Any, defs: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """``node`` and the alternatives it stands for ($ref, anyOf/oneOf/allOf), flattened."""
+    if not isinstance(node, Mapping):
+        return []
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return _branches(defs.get(ref.removeprefix("#/$defs/")), defs)
+    out = [node]
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in node.get(key) or ():
+            out += _branches(sub, defs)
+    return out
+
+
+def _children(node: Any, segment: str, defs: Mapping[str, Any]) -> list[Any]:
+    found: list[Any] = []
+    for branch in _branches(node, defs):
+        props = branch.get("properties")
+        if segment == "*":
+            items = branch.get("items")
+            found += items if isinstance(items, list) else [items] if isinstance(items, Mapping) else []
+            if isinstance(props, Mapping):
+                found += props.values()
+        elif isinstance(props, Mapping) and segment in props:
+            found.append(props[segment])
+        extra = branch.get("additionalProperties")
+        if isinstance(extra, Mapping) or (
+            extra is not False and branch.get("type") == "object" and not props
+        ):
+            found.append(extra if isinstance(extra, Mapping) else {})
+    return found
+
+
+def resolves(schema: Schema, path: str) -> bool:
+    """Whether a secret-field path names something the schema can hold (``*`` alone: the value itself)."""
+    defs = schema.get("$defs", {})
+    nodes: list[Any] = [schema]
+    for segment in path.split("."):
+        if path == "*":
+            return True
+        nodes = [child for node in nodes for child in _children(node, segment, defs)]
+        if not nodes:
+            return False
+    return True
+
+
+def secret_paths(
+    method: Method, entry: MethodOverride | None, schemas: tuple[Schema, Schema], where: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The secret paths of a tool: the source's marks plus reviewed additions, each checked to exist."""
+    if entry is None:
+        return (), ()
+    review = entry.secret_review
+    inputs = tuple(sorted({*entry.secret_inputs, *(review.inputs if review else ())}))
+    outputs = tuple(sorted({*entry.secret_outputs, *(review.outputs if review else ())}))
+    for kind, paths, schema in (("input", inputs, schemas[0]), ("output", outputs, schemas[1])):
+        missing = [p for p in paths if not resolves(schema, p)]
+        if missing:
+            raise GenerationError(
+                f"{where}: secret {kind} path(s) {missing} not in {method.name}'s {kind} schema"
+            )
+    return inputs, outputs
+
+
+MASK_SCHEMA: Schema = {"const": SECRET_VALUE, "description": "Redacted: a secret this caller may not see."}
+_ANY_STRING_KEYS = ("enum", "const", "pattern", "format", "minLength", "maxLength")
+
+
+def _admits_mask(node: Any) -> bool:
+    if not isinstance(node, Mapping):
+        return True
+    t = node.get("type")
+    strings = t == "string" or (isinstance(t, list) and "string" in t)
+    return strings and not any(k in node for k in _ANY_STRING_KEYS)
+
+
+def _widen(node: Any, parts: list[str], defs: dict[str, Any]) -> Any:
+    """``node`` with the schema at ``parts`` also admitting the mask (refs are followed into ``defs``)."""
+    if not isinstance(node, Mapping):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and ref.removeprefix("#/$defs/") in defs:
+        name = ref.removeprefix("#/$defs/")
+        defs[name] = _widen(defs[name], parts, defs)
+        return node
+    if not parts:
+        return node if _admits_mask(node) else {"anyOf": [dict(node), MASK_SCHEMA]}
+    out = dict(node)
+    head, rest = parts[0], parts[1:]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if isinstance(out.get(key), list):
+            out[key] = [_widen(sub, parts, defs) for sub in out[key]]
+    props = out.get("properties")
+    if isinstance(props, Mapping):
+        names = list(props) if head == "*" else [head] if head in props else []
+        out["properties"] = {k: _widen(v, rest, defs) if k in names else v for k, v in props.items()}
+    if head == "*":
+        items = out.get("items")
+        if isinstance(items, list):
+            out["items"] = [_widen(sub, rest, defs) for sub in items]
+        elif isinstance(items, Mapping):
+            out["items"] = _widen(items, rest, defs)
+    extra = out.get("additionalProperties")
+    if isinstance(extra, Mapping):
+        out["additionalProperties"] = _widen(extra, rest, defs)
+    return out
+
+
+def admit_masks(schema_out: Schema, secret_outputs: Sequence[str]) -> Schema:
+    """The output schema with every secret result field also admitting TrueNAS's redaction placeholder.
+
+    Callers without the namespace's write role get ``"********"`` in those fields (from TrueNAS or from
+    the server), whatever their declared type; the schema must say so or a client rejects the answer.
+    """
+    if not secret_outputs:
+        return schema_out
+    defs = dict(schema_out.get("$defs", {}))
+    props = dict(schema_out["properties"])
+    result = props["result"]
+    for path in secret_outputs:
+        result = _widen(result, path.split("."), defs)
+    props["result"] = result
+    out = {**schema_out, "properties": props}
+    if defs:
+        out["$defs"] = defs
+    return out
+
+
 def build_tool(method: Method, overrides: Overrides, diagnostics: list[Diagnostic]) -> Tool:
     entry = overrides.for_method(method.name)
     where = overrides.sources.get(method.name, method.name)
@@ -201,6 +330,9 @@ def build_tool(method: Method, overrides: Overrides, diagnostics: list[Diagnosti
         else safety == "destructive" and policy_file.confirm_destructive
     )
     describe = description(method, entry, pipe)
+    schema_out = output_schema(method)
+    result_schema = {**schema_out["properties"]["result"], "$defs": schema_out.get("$defs", {})}
+    secret_inputs, secret_outputs = secret_paths(method, entry, (schema_in, result_schema), where)
     return Tool(
         name=name,
         method=method.name,
@@ -208,7 +340,7 @@ def build_tool(method: Method, overrides: Overrides, diagnostics: list[Diagnosti
         description=describe,
         summary=text.summary(describe),
         input_schema=schema_in,
-        output_schema=output_schema(method),
+        output_schema=admit_masks(schema_out, secret_outputs),
         annotations=Annotations(
             read_only=safety == "read",
             destructive=safety == "destructive",
@@ -228,6 +360,9 @@ def build_tool(method: Method, overrides: Overrides, diagnostics: list[Diagnosti
             no_auth=method.no_auth,
             excluded=entry.exclude if entry else None,
             reviewed=overrides.is_reviewed(method.name),
+            admin_only=entry.admin_only if entry else None,
+            secret_inputs=secret_inputs,
+            secret_outputs=secret_outputs,
         ),
         params=params,
         flatten=flatten,

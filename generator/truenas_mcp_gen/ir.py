@@ -76,6 +76,9 @@ class ToolPolicy:
     no_auth: bool
     excluded: str | None = None
     reviewed: bool = True  # False: no reviewed override; the verb rules' policy was applied unchecked
+    admin_only: str | None = None
+    secret_inputs: tuple[str, ...] = ()
+    secret_outputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ a safety override must never silently fall back to a default.
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -48,6 +49,30 @@ class PolicyFile(_Strict):
     core: tuple[str, ...] = ()
 
 
+# A field path in the notation of ``catalog.Policy.secret_inputs``: dot-separated field names, ``*`` for any
+# array item or any key; ``*`` alone is the whole value.
+_SECRET_PATH = re.compile(r"^(\*|[A-Za-z0-9_]+)(\.(\*|[A-Za-z0-9_]+))*$")
+
+
+def _check_paths(paths: tuple[str, ...]) -> tuple[str, ...]:
+    bad = [p for p in paths if not _SECRET_PATH.match(p)]
+    if bad:
+        raise ValueError(f"not a field path (dot-separated names, * for any item or key): {bad}")
+    if len(set(paths)) != len(paths):
+        raise ValueError("lists a path twice")
+    return paths
+
+
+class SecretReview(_Strict):
+    """Secret fields the middleware source leaves unmarked, added by review with the evidence."""
+
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    reason: str = Field(min_length=1)
+
+    _paths = field_validator("inputs", "outputs")(_check_paths)
+
+
 class MethodOverride(_Strict):
     """One method's reviewed policy and documentation."""
 
@@ -64,8 +89,17 @@ class MethodOverride(_Strict):
     toolsets: tuple[str, ...] = ()
     # Generated (the package stays a complete image of the API) but never served; the reason is kept.
     exclude: str | None = None
+    # Served to FULL_ADMIN principals only, whatever TrueNAS's role table says; the text says why.
+    admin_only: str | None = None
+    # Secret fields as the middleware source marks them (``secret_fields`` re-extracts them in a test),
+    # in the tool's arguments and in the method's result.
+    secret_inputs: tuple[str, ...] = ()
+    secret_outputs: tuple[str, ...] = ()
+    secret_review: SecretReview | None = None
 
-    @field_validator("reason")
+    _paths = field_validator("secret_inputs", "secret_outputs")(_check_paths)
+
+    @field_validator("reason", "admin_only")
     @classmethod
     def _reason_not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():

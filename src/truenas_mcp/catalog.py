@@ -56,6 +56,10 @@ class Policy:
     excluded: str | None = None  # why the server never offers this tool, if it does not
     admin_only: str | None = None  # why only FULL_ADMIN principals may use this tool through the server
     reviewed: bool = True  # False: no reviewed override; the generator applied its verb rules unchecked
+    # Paths of secret fields in the tool's arguments and in its result: dot-separated field names, ``*``
+    # for any array item or any key (``*`` alone: the whole value), as ``server/redact.py`` applies them.
+    secret_inputs: tuple[str, ...] = ()
+    secret_outputs: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +75,8 @@ class Policy:
             "excluded": self.excluded,
             "admin_only": self.admin_only,
             "reviewed": self.reviewed,
+            "secret_inputs": list(self.secret_inputs),
+            "secret_outputs": list(self.secret_outputs),
         }
 
 

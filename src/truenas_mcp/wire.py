@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import errno as _errno
 
+# What TrueNAS sends in place of a value it redacts (``Secret`` fields, legacy ``private`` attributes;
+# ``SECRET_VALUE`` in api/base/types/string.py); the server masks with the same text, and tool output
+# schemas admit it at every secret field.
+SECRET_VALUE = "********"
+
 INVALID_JSON = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601

@@ -8,8 +8,9 @@ because authentication, Origin checks and rate limits live in the HTTP layer.
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,10 @@ from tests.server.conftest import (
 )
 from truenas_mcp.catalog import Catalog
 from truenas_mcp.client import TrueNASClient
+from truenas_mcp.server import redact
 from truenas_mcp.server.app import build_app
 from truenas_mcp.server.calls import ToolRuntime
+from truenas_mcp.server.logs import JSONFormatter
 from truenas_mcp.server.settings import ServerSettings
 from truenas_mcp.sim.server import RunningSimulator
 
@@ -100,3 +103,35 @@ def secured(
                 yield Secured(url, settings, runtime, audit_path)
 
     return start
+
+
+# The test's own MCP client runs in this process and logs what it sends; a real client is another process.
+CLIENT_SIDE = ("mcp.client", "httpx2", "httpcore2")
+
+
+class LogCapture(logging.Handler):
+    """The server's log handler as ``configure_logging`` sets it up (secret filter, JSON lines)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(JSONFormatter())
+        self.addFilter(redact.SecretFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.name.startswith(CLIENT_SIDE):
+            self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def server_logs() -> Iterator[LogCapture]:
+    capture = LogCapture()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(capture)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield capture
+    finally:
+        root.removeHandler(capture)
+        root.setLevel(level)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 
 import pytest
 
 from truenas_mcp.server import redact
-from truenas_mcp.server.logs import JSONFormatter
 from truenas_mcp.sim.server import RunningSimulator
 
-from .conftest import SecuredFactory, text
+from .conftest import LogCapture, SecuredFactory, text
 
 PASSWORD = "Corr3ct-Horse-Battery-Staple"
 
@@ -59,40 +56,8 @@ def test_redaction_follows_names_schemas_and_nesting() -> None:
     }
 
 
-# The test's own MCP client runs in this process and logs what it sends; a real client is another process.
-CLIENT_SIDE = ("mcp.client", "httpx2", "httpcore2")
-
-
-class _Capture(logging.Handler):
-    """The server's log handler as ``configure_logging`` sets it up (secret filter, JSON lines)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-        self.setFormatter(JSONFormatter())
-        self.addFilter(redact.SecretFilter())
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if not record.name.startswith(CLIENT_SIDE):
-            self.lines.append(self.format(record))
-
-
-@pytest.fixture
-def server_logs() -> Iterator[_Capture]:
-    capture = _Capture()
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(capture)
-    root.setLevel(logging.DEBUG)
-    try:
-        yield capture
-    finally:
-        root.removeHandler(capture)
-        root.setLevel(level)
-
-
 async def test_no_secret_of_the_run_appears_in_any_log_or_audit_line(
-    secured: SecuredFactory, sim: RunningSimulator, server_logs: _Capture
+    secured: SecuredFactory, sim: RunningSimulator, server_logs: LogCapture
 ) -> None:
     redact.register_secret(sim.admin_api_key)  # as `truenas-mcp serve` does with its credential
     async with secured() as server:

@@ -106,7 +106,7 @@ class AcmeDnsAuthenticatorQueryArgs(TrueNASModel):
 
 class AcmeDnsAuthenticatorQueryResultResult(TrueNASModel):
     id: int | MISSING = MISSING
-    attributes: Any | MISSING = MISSING
+    attributes: Any | Literal["********"] | MISSING = MISSING
     name: str | MISSING = MISSING
 
 
@@ -193,19 +193,19 @@ class AcmeDnsAuthenticatorQueryCloudFlareSchemaApiToken(RootModel[str]):
 
 
 class AcmeDnsAuthenticatorQueryCloudFlareSchema(TrueNASModel):
-    authenticator: Literal["cloudflare"] = "cloudflare"
+    authenticator: Literal["cloudflare"] | MISSING = MISSING
     cloudflare_email: AcmeDnsAuthenticatorQueryCloudFlareSchemaCloudflareEmail | None | MISSING = MISSING
     api_key: AcmeDnsAuthenticatorQueryCloudFlareSchemaApiKey | None | MISSING = MISSING
     api_token: AcmeDnsAuthenticatorQueryCloudFlareSchemaApiToken | None | MISSING = MISSING
 
 
 class AcmeDnsAuthenticatorQueryDigitalOceanSchema(TrueNASModel):
-    authenticator: Literal["digitalocean"] = "digitalocean"
+    authenticator: Literal["digitalocean"] | MISSING = MISSING
     digitalocean_token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
 
 
 class AcmeDnsAuthenticatorQueryOVHSchema(TrueNASModel):
-    authenticator: Literal["OVH"] = "OVH"
+    authenticator: Literal["OVH"] | MISSING = MISSING
     application_key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     application_secret: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     consumer_key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
@@ -216,13 +216,13 @@ class AcmeDnsAuthenticatorQueryOVHSchema(TrueNASModel):
 
 
 class AcmeDnsAuthenticatorQueryRoute53Schema(TrueNASModel):
-    authenticator: Literal["route53"] = "route53"
+    authenticator: Literal["route53"] | MISSING = MISSING
     access_key_id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     secret_access_key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
 
 
 class AcmeDnsAuthenticatorQueryShellSchema(TrueNASModel):
-    authenticator: Literal["shell"] = "shell"
+    authenticator: Literal["shell"] | MISSING = MISSING
     script: str | MISSING = MISSING
     user: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     timeout: Annotated[int | MISSING, Field(ge=5)] = MISSING
@@ -245,10 +245,9 @@ class AcmeDnsAuthenticatorCreateResultResult(TrueNASModel):
         extra="forbid",
     )
     id: int
-    attributes: Annotated[
-        CloudFlareSchema | DigitalOceanSchema | OVHSchema | Route53Schema | ShellSchema,
-        Field(discriminator="authenticator"),
-    ]
+    attributes: (
+        CloudFlareSchema | DigitalOceanSchema | OVHSchema | Route53Schema | ShellSchema | Literal["********"]
+    )
     name: str
 
 
@@ -264,10 +263,9 @@ class AcmeDnsAuthenticatorGetInstanceResultResult(TrueNASModel):
         extra="forbid",
     )
     id: int
-    attributes: Annotated[
-        CloudFlareSchema | DigitalOceanSchema | OVHSchema | Route53Schema | ShellSchema,
-        Field(discriminator="authenticator"),
-    ]
+    attributes: (
+        CloudFlareSchema | DigitalOceanSchema | OVHSchema | Route53Schema | ShellSchema | Literal["********"]
+    )
     name: str
 
 
@@ -280,15 +278,15 @@ class AcmeDnsAuthenticatorGetInstanceResult(TrueNASModel):
 
 class AcmeDnsAuthenticatorQueryResultResultItem(TrueNASModel):
     id: int | MISSING = MISSING
-    attributes: Annotated[
+    attributes: (
         AcmeDnsAuthenticatorQueryCloudFlareSchema
         | AcmeDnsAuthenticatorQueryDigitalOceanSchema
         | AcmeDnsAuthenticatorQueryOVHSchema
         | AcmeDnsAuthenticatorQueryRoute53Schema
         | AcmeDnsAuthenticatorQueryShellSchema
-        | MISSING,
-        Field(discriminator="authenticator"),
-    ] = MISSING
+        | Literal["********"]
+        | MISSING
+    ) = MISSING
     name: str | MISSING = MISSING
 
 
@@ -324,10 +322,9 @@ class AcmeDnsAuthenticatorUpdateResultResult(TrueNASModel):
         extra="forbid",
     )
     id: int
-    attributes: Annotated[
-        CloudFlareSchema | DigitalOceanSchema | OVHSchema | Route53Schema | ShellSchema,
-        Field(discriminator="authenticator"),
-    ]
+    attributes: (
+        CloudFlareSchema | DigitalOceanSchema | OVHSchema | Route53Schema | ShellSchema | Literal["********"]
+    )
     name: str
 
 

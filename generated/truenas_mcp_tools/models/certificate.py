@@ -330,7 +330,7 @@ class CertificateGetInstanceResultResult(TrueNASModel):
     cert_type: str | MISSING = MISSING
     revoked: bool | MISSING = MISSING
     expired: bool | None | MISSING = MISSING
-    issuer: str | dict[str, Any] | None | MISSING = MISSING
+    issuer: str | dict[str, Any] | Literal["********"] | None | MISSING = MISSING
     chain_list: list[str] | MISSING = MISSING
     country: str | None | MISSING = MISSING
     state: str | None | MISSING = MISSING
@@ -420,7 +420,7 @@ class CertificateQueryResultResultItem(TrueNASModel):
     cert_type: str | MISSING = MISSING
     revoked: bool | MISSING = MISSING
     expired: bool | None | MISSING = MISSING
-    issuer: str | dict[str, Any] | None | MISSING = MISSING
+    issuer: str | dict[str, Any] | Literal["********"] | None | MISSING = MISSING
     chain_list: list[str] | MISSING = MISSING
     country: str | None | MISSING = MISSING
     state: str | None | MISSING = MISSING
@@ -477,7 +477,7 @@ class CertificateQueryResultResult(TrueNASModel):
     cert_type: str | MISSING = MISSING
     revoked: bool | MISSING = MISSING
     expired: bool | None | MISSING = MISSING
-    issuer: str | dict[str, Any] | None | MISSING = MISSING
+    issuer: str | dict[str, Any] | Literal["********"] | None | MISSING = MISSING
     chain_list: list[str] | MISSING = MISSING
     country: str | None | MISSING = MISSING
     state: str | None | MISSING = MISSING

@@ -117,7 +117,7 @@ class CertificateauthorityCaSignCsrResultResult(TrueNASModel):
     cert_type: str | MISSING = MISSING
     revoked: bool | MISSING = MISSING
     expired: bool | None | MISSING = MISSING
-    issuer: str | dict[str, Any] | None | MISSING = MISSING
+    issuer: str | dict[str, Any] | Literal["********"] | None | MISSING = MISSING
     chain_list: list[str] | MISSING = MISSING
     country: str | None | MISSING = MISSING
     state: str | None | MISSING = MISSING
@@ -399,7 +399,7 @@ class CertificateauthorityGetInstanceResultResult(TrueNASModel):
     cert_type: str | MISSING = MISSING
     revoked: bool | MISSING = MISSING
     expired: bool | None | MISSING = MISSING
-    issuer: str | dict[str, Any] | None | MISSING = MISSING
+    issuer: str | dict[str, Any] | Literal["********"] | None | MISSING = MISSING
     chain_list: list[str] | MISSING = MISSING
     country: str | None | MISSING = MISSING
     state: str | None | MISSING = MISSING
@@ -489,7 +489,7 @@ class CertificateauthorityQueryResultResultItem(TrueNASModel):
     cert_type: str | MISSING = MISSING
     revoked: bool | MISSING = MISSING
     expired: bool | None | MISSING = MISSING
-    issuer: str | dict[str, Any] | None | MISSING = MISSING
+    issuer: str | dict[str, Any] | Literal["********"] | None | MISSING = MISSING
     chain_list: list[str] | MISSING = MISSING
     country: str | None | MISSING = MISSING
     state: str | None | MISSING = MISSING
@@ -546,7 +546,7 @@ class CertificateauthorityQueryResultResult(TrueNASModel):
     cert_type: str | MISSING = MISSING
     revoked: bool | MISSING = MISSING
     expired: bool | None | MISSING = MISSING
-    issuer: str | dict[str, Any] | None | MISSING = MISSING
+    issuer: str | dict[str, Any] | Literal["********"] | None | MISSING = MISSING
     chain_list: list[str] | MISSING = MISSING
     country: str | None | MISSING = MISSING
     state: str | None | MISSING = MISSING

@@ -84,6 +84,10 @@ class CloudBackupCreateResultResultExcludeItem(RootModel[str]):
     root: Annotated[str, Field(min_length=1)]
 
 
+class CloudBackupCreateResultResultPassword(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
 class CloudBackupDeleteArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -167,6 +171,10 @@ class CloudBackupGetInstanceResultResultIncludeItem(RootModel[str]):
 
 
 class CloudBackupGetInstanceResultResultExcludeItem(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudBackupGetInstanceResultResultPassword(RootModel[str]):
     root: Annotated[str, Field(min_length=1)]
 
 
@@ -263,11 +271,19 @@ class CloudBackupQueryResultResultItemExcludeItem(RootModel[str]):
     root: Annotated[str, Field(min_length=1)]
 
 
+class CloudBackupQueryResultResultItemPassword(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
 class CloudBackupQueryResultResultIncludeItem(RootModel[str]):
     root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQueryResultResultExcludeItem(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudBackupQueryResultResultPassword(RootModel[str]):
     root: Annotated[str, Field(min_length=1)]
 
 
@@ -284,7 +300,7 @@ class CloudBackupQueryResultResult(TrueNASModel):
     exclude: list[CloudBackupQueryResultResultExcludeItem] | MISSING = MISSING
     args: str | MISSING = MISSING
     enabled: bool | MISSING = MISSING
-    password: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    password: CloudBackupQueryResultResultPassword | Literal["********"] | MISSING = MISSING
     keep_last: Annotated[int | MISSING, Field(gt=0)] = MISSING
     transfer_setting: Literal["DEFAULT", "PERFORMANCE", "FAST_STORAGE"] | MISSING = MISSING
     absolute_paths: bool | MISSING = MISSING
@@ -452,6 +468,18 @@ class CloudBackupUpdateResultResultExcludeItem(RootModel[str]):
     root: Annotated[str, Field(min_length=1)]
 
 
+class CloudBackupUpdateResultResultPassword(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class AzureBlobCredentialsModelAccount(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class AzureBlobCredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
 class AzureBlobCredentialsModelEndpoint(RootModel[str]):
     root: Annotated[str, Field(max_length=2083, min_length=1)]
 
@@ -461,9 +489,17 @@ class AzureBlobCredentialsModel(TrueNASModel):
         extra="forbid",
     )
     type: Literal["AZUREBLOB"]
-    account: Annotated[str, Field(min_length=1)]
-    key: Annotated[str, Field(min_length=1)]
-    endpoint: Literal[""] | AzureBlobCredentialsModelEndpoint | MISSING = MISSING
+    account: AzureBlobCredentialsModelAccount | Literal["********"]
+    key: AzureBlobCredentialsModelKey | Literal["********"]
+    endpoint: Literal[""] | AzureBlobCredentialsModelEndpoint | Literal["********"] | MISSING = MISSING
+
+
+class B2CredentialsModelAccount(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class B2CredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class B2CredentialsModel(TrueNASModel):
@@ -471,8 +507,12 @@ class B2CredentialsModel(TrueNASModel):
         extra="forbid",
     )
     type: Literal["B2"]
-    account: Annotated[str, Field(min_length=1)]
-    key: Annotated[str, Field(min_length=1)]
+    account: B2CredentialsModelAccount | Literal["********"]
+    key: B2CredentialsModelKey | Literal["********"]
+
+
+class BoxCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class BoxCredentialsModel(TrueNASModel):
@@ -482,7 +522,11 @@ class BoxCredentialsModel(TrueNASModel):
     type: Literal["BOX"]
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str, Field(min_length=1)]
+    token: BoxCredentialsModelToken | Literal["********"]
+
+
+class DropboxCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class DropboxCredentialsModel(TrueNASModel):
@@ -492,7 +536,15 @@ class DropboxCredentialsModel(TrueNASModel):
     type: Literal["DROPBOX"]
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str, Field(min_length=1)]
+    token: DropboxCredentialsModelToken | Literal["********"]
+
+
+class FTPCredentialsModelHost(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class FTPCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class FTPCredentialsModel(TrueNASModel):
@@ -500,10 +552,14 @@ class FTPCredentialsModel(TrueNASModel):
         extra="forbid",
     )
     type: Literal["FTP"]
-    host: Annotated[str, Field(min_length=1)]
-    port: int | MISSING = MISSING
-    user: Annotated[str, Field(min_length=1)]
+    host: FTPCredentialsModelHost | Literal["********"]
+    port: int | Literal["********"] | MISSING = MISSING
+    user: FTPCredentialsModelUser | Literal["********"]
     pass_: Annotated[str, Field(alias="pass")]
+
+
+class GoogleCloudStorageCredentialsModelServiceAccountCredentials(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class GoogleCloudStorageCredentialsModel(TrueNASModel):
@@ -511,7 +567,13 @@ class GoogleCloudStorageCredentialsModel(TrueNASModel):
         extra="forbid",
     )
     type: Literal["GOOGLE_CLOUD_STORAGE"]
-    service_account_credentials: Annotated[str, Field(min_length=1)]
+    service_account_credentials: (
+        GoogleCloudStorageCredentialsModelServiceAccountCredentials | Literal["********"]
+    )
+
+
+class GoogleDriveCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class GoogleDriveCredentialsModel(TrueNASModel):
@@ -521,8 +583,12 @@ class GoogleDriveCredentialsModel(TrueNASModel):
     type: Literal["GOOGLE_DRIVE"]
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str, Field(min_length=1)]
+    token: GoogleDriveCredentialsModelToken | Literal["********"]
     team_drive: str | MISSING = MISSING
+
+
+class GooglePhotosCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class GooglePhotosCredentialsModel(TrueNASModel):
@@ -532,7 +598,11 @@ class GooglePhotosCredentialsModel(TrueNASModel):
     type: Literal["GOOGLE_PHOTOS"]
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str, Field(min_length=1)]
+    token: GooglePhotosCredentialsModelToken | Literal["********"]
+
+
+class HTTPCredentialsModelUrl(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
 
 
 class HTTPCredentialsModel(TrueNASModel):
@@ -540,7 +610,11 @@ class HTTPCredentialsModel(TrueNASModel):
         extra="forbid",
     )
     type: Literal["HTTP"]
-    url: Annotated[str, Field(max_length=2083, min_length=1)]
+    url: HTTPCredentialsModelUrl | Literal["********"]
+
+
+class HubicCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class HubicCredentialsModel(TrueNASModel):
@@ -548,7 +622,11 @@ class HubicCredentialsModel(TrueNASModel):
         extra="forbid",
     )
     type: Literal["HUBIC"]
-    token: Annotated[str, Field(min_length=1)]
+    token: HubicCredentialsModelToken | Literal["********"]
+
+
+class OneDriveCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class OneDriveCredentialsModel(TrueNASModel):
@@ -558,9 +636,13 @@ class OneDriveCredentialsModel(TrueNASModel):
     type: Literal["ONEDRIVE"]
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str, Field(min_length=1)]
-    drive_type: Literal["PERSONAL", "BUSINESS", "DOCUMENT_LIBRARY"]
+    token: OneDriveCredentialsModelToken | Literal["********"]
+    drive_type: Literal["PERSONAL", "BUSINESS", "DOCUMENT_LIBRARY"] | Literal["********"]
     drive_id: str
+
+
+class PCloudCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class PCloudCredentialsModel(TrueNASModel):
@@ -570,8 +652,16 @@ class PCloudCredentialsModel(TrueNASModel):
     type: Literal["PCLOUD"]
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str, Field(min_length=1)]
+    token: PCloudCredentialsModelToken | Literal["********"]
     hostname: str | MISSING = MISSING
+
+
+class S3CredentialsModelAccessKeyId(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class S3CredentialsModelSecretAccessKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class S3CredentialsModel(TrueNASModel):
@@ -579,13 +669,21 @@ class S3CredentialsModel(TrueNASModel):
         extra="forbid",
     )
     type: Literal["S3"]
-    access_key_id: Annotated[str, Field(min_length=1)]
-    secret_access_key: Annotated[str, Field(min_length=1)]
+    access_key_id: S3CredentialsModelAccessKeyId | Literal["********"]
+    secret_access_key: S3CredentialsModelSecretAccessKey | Literal["********"]
     endpoint: str | MISSING = MISSING
     region: str | MISSING = MISSING
-    skip_region: bool | MISSING = MISSING
-    signatures_v2: bool | MISSING = MISSING
-    max_upload_parts: int | MISSING = MISSING
+    skip_region: bool | Literal["********"] | MISSING = MISSING
+    signatures_v2: bool | Literal["********"] | MISSING = MISSING
+    max_upload_parts: int | Literal["********"] | MISSING = MISSING
+
+
+class SFTPCredentialsModelHost(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class SFTPCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class SFTPCredentialsModel(TrueNASModel):
@@ -593,11 +691,23 @@ class SFTPCredentialsModel(TrueNASModel):
         extra="forbid",
     )
     type: Literal["SFTP"]
-    host: Annotated[str, Field(min_length=1)]
-    port: int | MISSING = MISSING
-    user: Annotated[str, Field(min_length=1)]
-    pass_: Annotated[str | None | MISSING, Field(alias="pass")] = MISSING
-    private_key: int | None | MISSING = MISSING
+    host: SFTPCredentialsModelHost | Literal["********"]
+    port: int | Literal["********"] | MISSING = MISSING
+    user: SFTPCredentialsModelUser | Literal["********"]
+    pass_: Annotated[str | Literal["********"] | None | MISSING, Field(alias="pass")] = MISSING
+    private_key: int | Literal["********"] | None | MISSING = MISSING
+
+
+class StorjIxCredentialsModelAccessKeyId(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class StorjIxCredentialsModelSecretAccessKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class StorjIxCredentialsModelEndpoint(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
 
 
 class StorjIxCredentialsModel(TrueNASModel):
@@ -605,9 +715,21 @@ class StorjIxCredentialsModel(TrueNASModel):
         extra="forbid",
     )
     type: Literal["STORJ_IX"]
-    access_key_id: Annotated[str, Field(min_length=1)]
-    secret_access_key: Annotated[str, Field(min_length=1)]
-    endpoint: Annotated[str | MISSING, Field(max_length=2083, min_length=1)] = MISSING
+    access_key_id: StorjIxCredentialsModelAccessKeyId | Literal["********"]
+    secret_access_key: StorjIxCredentialsModelSecretAccessKey | Literal["********"]
+    endpoint: StorjIxCredentialsModelEndpoint | Literal["********"] | MISSING = MISSING
+
+
+class SwiftCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class SwiftCredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class SwiftCredentialsModelAuth(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class SwiftCredentialsModel(TrueNASModel):
@@ -615,9 +737,9 @@ class SwiftCredentialsModel(TrueNASModel):
         extra="forbid",
     )
     type: Literal["OPENSTACK_SWIFT"]
-    user: Annotated[str, Field(min_length=1)]
-    key: Annotated[str, Field(min_length=1)]
-    auth: Annotated[str, Field(min_length=1)]
+    user: SwiftCredentialsModelUser | Literal["********"]
+    key: SwiftCredentialsModelKey | Literal["********"]
+    auth: SwiftCredentialsModelAuth | Literal["********"]
     user_id: str | MISSING = MISSING
     domain: str | MISSING = MISSING
     tenant: str | MISSING = MISSING
@@ -629,8 +751,12 @@ class SwiftCredentialsModel(TrueNASModel):
     application_credential_id: str | MISSING = MISSING
     application_credential_name: str | MISSING = MISSING
     application_credential_secret: str | MISSING = MISSING
-    auth_version: Literal[0, 1, 2, 3] | None
-    endpoint_type: Literal["public", "internal", "admin"] | None
+    auth_version: Literal[0, 1, 2, 3] | Literal["********"] | None
+    endpoint_type: Literal["public", "internal", "admin"] | Literal["********"] | None
+
+
+class WebDavCredentialsModelUrl(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
 
 
 class WebDavCredentialsModel(TrueNASModel):
@@ -638,10 +764,14 @@ class WebDavCredentialsModel(TrueNASModel):
         extra="forbid",
     )
     type: Literal["WEBDAV"]
-    url: Annotated[str, Field(max_length=2083, min_length=1)]
-    vendor: Literal["NEXTCLOUD", "OWNCLOUD", "SHAREPOINT", "OTHER"]
+    url: WebDavCredentialsModelUrl | Literal["********"]
+    vendor: Literal["NEXTCLOUD", "OWNCLOUD", "SHAREPOINT", "OTHER"] | Literal["********"]
     user: str
     pass_: Annotated[str, Field(alias="pass")]
+
+
+class YandexCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class YandexCredentialsModel(TrueNASModel):
@@ -651,7 +781,15 @@ class YandexCredentialsModel(TrueNASModel):
     type: Literal["YANDEX"]
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str, Field(min_length=1)]
+    token: YandexCredentialsModelToken | Literal["********"]
+
+
+class CloudBackupQueryAzureBlobCredentialsModelAccount(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudBackupQueryAzureBlobCredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQueryAzureBlobCredentialsModelEndpoint(RootModel[str]):
@@ -660,118 +798,222 @@ class CloudBackupQueryAzureBlobCredentialsModelEndpoint(RootModel[str]):
 
 class CloudBackupQueryAzureBlobCredentialsModel(TrueNASModel):
     type: Literal["AZUREBLOB"] = "AZUREBLOB"
-    account: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    endpoint: Literal[""] | CloudBackupQueryAzureBlobCredentialsModelEndpoint | MISSING = MISSING
+    account: CloudBackupQueryAzureBlobCredentialsModelAccount | Literal["********"] | MISSING = MISSING
+    key: CloudBackupQueryAzureBlobCredentialsModelKey | Literal["********"] | MISSING = MISSING
+    endpoint: (
+        Literal[""] | CloudBackupQueryAzureBlobCredentialsModelEndpoint | Literal["********"] | MISSING
+    ) = MISSING
+
+
+class CloudBackupQueryB2CredentialsModelAccount(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudBackupQueryB2CredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQueryB2CredentialsModel(TrueNASModel):
     type: Literal["B2"] = "B2"
-    account: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    account: CloudBackupQueryB2CredentialsModelAccount | Literal["********"] | MISSING = MISSING
+    key: CloudBackupQueryB2CredentialsModelKey | Literal["********"] | MISSING = MISSING
+
+
+class CloudBackupQueryBoxCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQueryBoxCredentialsModel(TrueNASModel):
     type: Literal["BOX"] = "BOX"
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    token: CloudBackupQueryBoxCredentialsModelToken | Literal["********"] | MISSING = MISSING
+
+
+class CloudBackupQueryDropboxCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQueryDropboxCredentialsModel(TrueNASModel):
     type: Literal["DROPBOX"] = "DROPBOX"
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    token: CloudBackupQueryDropboxCredentialsModelToken | Literal["********"] | MISSING = MISSING
+
+
+class CloudBackupQueryFTPCredentialsModelHost(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudBackupQueryFTPCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQueryFTPCredentialsModel(TrueNASModel):
     type: Literal["FTP"] = "FTP"
-    host: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    port: int | MISSING = MISSING
-    user: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    host: CloudBackupQueryFTPCredentialsModelHost | Literal["********"] | MISSING = MISSING
+    port: int | Literal["********"] | MISSING = MISSING
+    user: CloudBackupQueryFTPCredentialsModelUser | Literal["********"] | MISSING = MISSING
     pass_: Annotated[str | MISSING, Field(alias="pass")] = MISSING
+
+
+class CloudBackupQueryGoogleCloudStorageCredentialsModelServiceAccountCredentials(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQueryGoogleCloudStorageCredentialsModel(TrueNASModel):
     type: Literal["GOOGLE_CLOUD_STORAGE"] = "GOOGLE_CLOUD_STORAGE"
-    service_account_credentials: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    service_account_credentials: (
+        CloudBackupQueryGoogleCloudStorageCredentialsModelServiceAccountCredentials
+        | Literal["********"]
+        | MISSING
+    ) = MISSING
+
+
+class CloudBackupQueryGoogleDriveCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQueryGoogleDriveCredentialsModel(TrueNASModel):
     type: Literal["GOOGLE_DRIVE"] = "GOOGLE_DRIVE"
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    token: CloudBackupQueryGoogleDriveCredentialsModelToken | Literal["********"] | MISSING = MISSING
     team_drive: str | MISSING = MISSING
+
+
+class CloudBackupQueryGooglePhotosCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQueryGooglePhotosCredentialsModel(TrueNASModel):
     type: Literal["GOOGLE_PHOTOS"] = "GOOGLE_PHOTOS"
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    token: CloudBackupQueryGooglePhotosCredentialsModelToken | Literal["********"] | MISSING = MISSING
+
+
+class CloudBackupQueryHTTPCredentialsModelUrl(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
 
 
 class CloudBackupQueryHTTPCredentialsModel(TrueNASModel):
     type: Literal["HTTP"] = "HTTP"
-    url: Annotated[str | MISSING, Field(max_length=2083, min_length=1)] = MISSING
+    url: CloudBackupQueryHTTPCredentialsModelUrl | Literal["********"] | MISSING = MISSING
+
+
+class CloudBackupQueryHubicCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQueryHubicCredentialsModel(TrueNASModel):
     type: Literal["HUBIC"] = "HUBIC"
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    token: CloudBackupQueryHubicCredentialsModelToken | Literal["********"] | MISSING = MISSING
+
+
+class CloudBackupQueryOneDriveCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQueryOneDriveCredentialsModel(TrueNASModel):
     type: Literal["ONEDRIVE"] = "ONEDRIVE"
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    drive_type: Literal["PERSONAL", "BUSINESS", "DOCUMENT_LIBRARY"] | MISSING = MISSING
+    token: CloudBackupQueryOneDriveCredentialsModelToken | Literal["********"] | MISSING = MISSING
+    drive_type: Literal["PERSONAL", "BUSINESS", "DOCUMENT_LIBRARY"] | Literal["********"] | MISSING = MISSING
     drive_id: str | MISSING = MISSING
+
+
+class CloudBackupQueryPCloudCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQueryPCloudCredentialsModel(TrueNASModel):
     type: Literal["PCLOUD"] = "PCLOUD"
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    token: CloudBackupQueryPCloudCredentialsModelToken | Literal["********"] | MISSING = MISSING
     hostname: str | MISSING = MISSING
+
+
+class CloudBackupQueryS3CredentialsModelAccessKeyId(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudBackupQueryS3CredentialsModelSecretAccessKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQueryS3CredentialsModel(TrueNASModel):
     type: Literal["S3"] = "S3"
-    access_key_id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    secret_access_key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    access_key_id: CloudBackupQueryS3CredentialsModelAccessKeyId | Literal["********"] | MISSING = MISSING
+    secret_access_key: CloudBackupQueryS3CredentialsModelSecretAccessKey | Literal["********"] | MISSING = (
+        MISSING
+    )
     endpoint: str | MISSING = MISSING
     region: str | MISSING = MISSING
-    skip_region: bool | MISSING = MISSING
-    signatures_v2: bool | MISSING = MISSING
-    max_upload_parts: int | MISSING = MISSING
+    skip_region: bool | Literal["********"] | MISSING = MISSING
+    signatures_v2: bool | Literal["********"] | MISSING = MISSING
+    max_upload_parts: int | Literal["********"] | MISSING = MISSING
+
+
+class CloudBackupQuerySFTPCredentialsModelHost(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudBackupQuerySFTPCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQuerySFTPCredentialsModel(TrueNASModel):
     type: Literal["SFTP"] = "SFTP"
-    host: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    port: int | MISSING = MISSING
-    user: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    pass_: Annotated[str | None | MISSING, Field(alias="pass")] = MISSING
-    private_key: int | None | MISSING = MISSING
+    host: CloudBackupQuerySFTPCredentialsModelHost | Literal["********"] | MISSING = MISSING
+    port: int | Literal["********"] | MISSING = MISSING
+    user: CloudBackupQuerySFTPCredentialsModelUser | Literal["********"] | MISSING = MISSING
+    pass_: Annotated[str | Literal["********"] | None | MISSING, Field(alias="pass")] = MISSING
+    private_key: int | Literal["********"] | None | MISSING = MISSING
+
+
+class CloudBackupQueryStorjIxCredentialsModelAccessKeyId(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudBackupQueryStorjIxCredentialsModelSecretAccessKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudBackupQueryStorjIxCredentialsModelEndpoint(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
 
 
 class CloudBackupQueryStorjIxCredentialsModel(TrueNASModel):
     type: Literal["STORJ_IX"] = "STORJ_IX"
-    access_key_id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    secret_access_key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    endpoint: Annotated[str | MISSING, Field(max_length=2083, min_length=1)] = MISSING
+    access_key_id: CloudBackupQueryStorjIxCredentialsModelAccessKeyId | Literal["********"] | MISSING = (
+        MISSING
+    )
+    secret_access_key: (
+        CloudBackupQueryStorjIxCredentialsModelSecretAccessKey | Literal["********"] | MISSING
+    ) = MISSING
+    endpoint: CloudBackupQueryStorjIxCredentialsModelEndpoint | Literal["********"] | MISSING = MISSING
+
+
+class CloudBackupQuerySwiftCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudBackupQuerySwiftCredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudBackupQuerySwiftCredentialsModelAuth(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQuerySwiftCredentialsModel(TrueNASModel):
     type: Literal["OPENSTACK_SWIFT"] = "OPENSTACK_SWIFT"
-    user: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    auth: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    user: CloudBackupQuerySwiftCredentialsModelUser | Literal["********"] | MISSING = MISSING
+    key: CloudBackupQuerySwiftCredentialsModelKey | Literal["********"] | MISSING = MISSING
+    auth: CloudBackupQuerySwiftCredentialsModelAuth | Literal["********"] | MISSING = MISSING
     user_id: str | MISSING = MISSING
     domain: str | MISSING = MISSING
     tenant: str | MISSING = MISSING
@@ -783,23 +1025,31 @@ class CloudBackupQuerySwiftCredentialsModel(TrueNASModel):
     application_credential_id: str | MISSING = MISSING
     application_credential_name: str | MISSING = MISSING
     application_credential_secret: str | MISSING = MISSING
-    auth_version: Literal[0, 1, 2, 3] | None | MISSING = MISSING
-    endpoint_type: Literal["public", "internal", "admin"] | None | MISSING = MISSING
+    auth_version: Literal[0, 1, 2, 3] | Literal["********"] | None | MISSING = MISSING
+    endpoint_type: Literal["public", "internal", "admin"] | Literal["********"] | None | MISSING = MISSING
+
+
+class CloudBackupQueryWebDavCredentialsModelUrl(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
 
 
 class CloudBackupQueryWebDavCredentialsModel(TrueNASModel):
     type: Literal["WEBDAV"] = "WEBDAV"
-    url: Annotated[str | MISSING, Field(max_length=2083, min_length=1)] = MISSING
-    vendor: Literal["NEXTCLOUD", "OWNCLOUD", "SHAREPOINT", "OTHER"] | MISSING = MISSING
+    url: CloudBackupQueryWebDavCredentialsModelUrl | Literal["********"] | MISSING = MISSING
+    vendor: Literal["NEXTCLOUD", "OWNCLOUD", "SHAREPOINT", "OTHER"] | Literal["********"] | MISSING = MISSING
     user: str | MISSING = MISSING
     pass_: Annotated[str | MISSING, Field(alias="pass")] = MISSING
+
+
+class CloudBackupQueryYandexCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudBackupQueryYandexCredentialsModel(TrueNASModel):
     type: Literal["YANDEX"] = "YANDEX"
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    token: CloudBackupQueryYandexCredentialsModelToken | Literal["********"] | MISSING = MISSING
 
 
 class CloudBackupCreateResultResultCredentials(TrueNASModel):
@@ -847,7 +1097,7 @@ class CloudBackupCreateResultResult(TrueNASModel):
     exclude: list[CloudBackupCreateResultResultExcludeItem] | MISSING = MISSING
     args: str | MISSING = MISSING
     enabled: bool | MISSING = MISSING
-    password: Annotated[str, Field(min_length=1)]
+    password: CloudBackupCreateResultResultPassword | Literal["********"]
     keep_last: Annotated[int, Field(gt=0)]
     transfer_setting: Literal["DEFAULT", "PERFORMANCE", "FAST_STORAGE"] | MISSING = MISSING
     absolute_paths: bool | MISSING = MISSING
@@ -908,7 +1158,7 @@ class CloudBackupGetInstanceResultResult(TrueNASModel):
     exclude: list[CloudBackupGetInstanceResultResultExcludeItem] | MISSING = MISSING
     args: str | MISSING = MISSING
     enabled: bool | MISSING = MISSING
-    password: Annotated[str, Field(min_length=1)]
+    password: CloudBackupGetInstanceResultResultPassword | Literal["********"]
     keep_last: Annotated[int, Field(gt=0)]
     transfer_setting: Literal["DEFAULT", "PERFORMANCE", "FAST_STORAGE"] | MISSING = MISSING
     absolute_paths: bool | MISSING = MISSING
@@ -964,7 +1214,7 @@ class CloudBackupQueryResultResultItem(TrueNASModel):
     exclude: list[CloudBackupQueryResultResultItemExcludeItem] | MISSING = MISSING
     args: str | MISSING = MISSING
     enabled: bool | MISSING = MISSING
-    password: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    password: CloudBackupQueryResultResultItemPassword | Literal["********"] | MISSING = MISSING
     keep_last: Annotated[int | MISSING, Field(gt=0)] = MISSING
     transfer_setting: Literal["DEFAULT", "PERFORMANCE", "FAST_STORAGE"] | MISSING = MISSING
     absolute_paths: bool | MISSING = MISSING
@@ -1026,7 +1276,7 @@ class CloudBackupUpdateResultResult(TrueNASModel):
     exclude: list[CloudBackupUpdateResultResultExcludeItem] | MISSING = MISSING
     args: str | MISSING = MISSING
     enabled: bool | MISSING = MISSING
-    password: Annotated[str, Field(min_length=1)]
+    password: CloudBackupUpdateResultResultPassword | Literal["********"]
     keep_last: Annotated[int, Field(gt=0)]
     transfer_setting: Literal["DEFAULT", "PERFORMANCE", "FAST_STORAGE"] | MISSING = MISSING
     absolute_paths: bool | MISSING = MISSING

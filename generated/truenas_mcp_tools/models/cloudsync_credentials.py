@@ -307,124 +307,282 @@ class YandexCredentialsModel(TrueNASModel):
     token: Annotated[str, Field(min_length=1)]
 
 
-class CloudsyncCredentialsQueryAzureBlobCredentialsModelEndpoint(RootModel[str]):
+class CloudsyncCredentialsCreateAzureBlobCredentialsModelAccount(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateAzureBlobCredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateAzureBlobCredentialsModelEndpoint(RootModel[str]):
     root: Annotated[str, Field(max_length=2083, min_length=1)]
 
 
-class CloudsyncCredentialsQueryAzureBlobCredentialsModel(TrueNASModel):
-    type: Literal["AZUREBLOB"] = "AZUREBLOB"
-    account: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    endpoint: Literal[""] | CloudsyncCredentialsQueryAzureBlobCredentialsModelEndpoint | MISSING = MISSING
+class CloudsyncCredentialsCreateAzureBlobCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["AZUREBLOB"]
+    account: CloudsyncCredentialsCreateAzureBlobCredentialsModelAccount | Literal["********"]
+    key: CloudsyncCredentialsCreateAzureBlobCredentialsModelKey | Literal["********"]
+    endpoint: (
+        Literal[""]
+        | CloudsyncCredentialsCreateAzureBlobCredentialsModelEndpoint
+        | Literal["********"]
+        | MISSING
+    ) = MISSING
 
 
-class CloudsyncCredentialsQueryB2CredentialsModel(TrueNASModel):
-    type: Literal["B2"] = "B2"
-    account: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+class CloudsyncCredentialsCreateB2CredentialsModelAccount(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
-class CloudsyncCredentialsQueryBoxCredentialsModel(TrueNASModel):
-    type: Literal["BOX"] = "BOX"
+class CloudsyncCredentialsCreateB2CredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateB2CredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["B2"]
+    account: CloudsyncCredentialsCreateB2CredentialsModelAccount | Literal["********"]
+    key: CloudsyncCredentialsCreateB2CredentialsModelKey | Literal["********"]
+
+
+class CloudsyncCredentialsCreateBoxCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateBoxCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["BOX"]
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    token: CloudsyncCredentialsCreateBoxCredentialsModelToken | Literal["********"]
 
 
-class CloudsyncCredentialsQueryDropboxCredentialsModel(TrueNASModel):
-    type: Literal["DROPBOX"] = "DROPBOX"
+class CloudsyncCredentialsCreateDropboxCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateDropboxCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["DROPBOX"]
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    token: CloudsyncCredentialsCreateDropboxCredentialsModelToken | Literal["********"]
 
 
-class CloudsyncCredentialsQueryFTPCredentialsModel(TrueNASModel):
-    type: Literal["FTP"] = "FTP"
-    host: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    port: int | MISSING = MISSING
-    user: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    pass_: Annotated[str | MISSING, Field(alias="pass")] = MISSING
+class CloudsyncCredentialsCreateFTPCredentialsModelHost(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
-class CloudsyncCredentialsQueryGoogleCloudStorageCredentialsModel(TrueNASModel):
-    type: Literal["GOOGLE_CLOUD_STORAGE"] = "GOOGLE_CLOUD_STORAGE"
-    service_account_credentials: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+class CloudsyncCredentialsCreateFTPCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
-class CloudsyncCredentialsQueryGoogleDriveCredentialsModel(TrueNASModel):
-    type: Literal["GOOGLE_DRIVE"] = "GOOGLE_DRIVE"
+class CloudsyncCredentialsCreateFTPCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["FTP"]
+    host: CloudsyncCredentialsCreateFTPCredentialsModelHost | Literal["********"]
+    port: int | Literal["********"] | MISSING = MISSING
+    user: CloudsyncCredentialsCreateFTPCredentialsModelUser | Literal["********"]
+    pass_: Annotated[str, Field(alias="pass")]
+
+
+class CloudsyncCredentialsCreateGoogleCloudStorageCredentialsModelServiceAccountCredentials(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateGoogleCloudStorageCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["GOOGLE_CLOUD_STORAGE"]
+    service_account_credentials: (
+        CloudsyncCredentialsCreateGoogleCloudStorageCredentialsModelServiceAccountCredentials
+        | Literal["********"]
+    )
+
+
+class CloudsyncCredentialsCreateGoogleDriveCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateGoogleDriveCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["GOOGLE_DRIVE"]
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    token: CloudsyncCredentialsCreateGoogleDriveCredentialsModelToken | Literal["********"]
     team_drive: str | MISSING = MISSING
 
 
-class CloudsyncCredentialsQueryGooglePhotosCredentialsModel(TrueNASModel):
-    type: Literal["GOOGLE_PHOTOS"] = "GOOGLE_PHOTOS"
+class CloudsyncCredentialsCreateGooglePhotosCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateGooglePhotosCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["GOOGLE_PHOTOS"]
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    token: CloudsyncCredentialsCreateGooglePhotosCredentialsModelToken | Literal["********"]
 
 
-class CloudsyncCredentialsQueryHTTPCredentialsModel(TrueNASModel):
-    type: Literal["HTTP"] = "HTTP"
-    url: Annotated[str | MISSING, Field(max_length=2083, min_length=1)] = MISSING
+class CloudsyncCredentialsCreateHTTPCredentialsModelUrl(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
 
 
-class CloudsyncCredentialsQueryHubicCredentialsModel(TrueNASModel):
-    type: Literal["HUBIC"] = "HUBIC"
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+class CloudsyncCredentialsCreateHTTPCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["HTTP"]
+    url: CloudsyncCredentialsCreateHTTPCredentialsModelUrl | Literal["********"]
 
 
-class CloudsyncCredentialsQueryOneDriveCredentialsModel(TrueNASModel):
-    type: Literal["ONEDRIVE"] = "ONEDRIVE"
+class CloudsyncCredentialsCreateHubicCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateHubicCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["HUBIC"]
+    token: CloudsyncCredentialsCreateHubicCredentialsModelToken | Literal["********"]
+
+
+class CloudsyncCredentialsCreateOneDriveCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateOneDriveCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["ONEDRIVE"]
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    drive_type: Literal["PERSONAL", "BUSINESS", "DOCUMENT_LIBRARY"] | MISSING = MISSING
-    drive_id: str | MISSING = MISSING
+    token: CloudsyncCredentialsCreateOneDriveCredentialsModelToken | Literal["********"]
+    drive_type: Literal["PERSONAL", "BUSINESS", "DOCUMENT_LIBRARY"] | Literal["********"]
+    drive_id: str
 
 
-class CloudsyncCredentialsQueryPCloudCredentialsModel(TrueNASModel):
-    type: Literal["PCLOUD"] = "PCLOUD"
+class CloudsyncCredentialsCreatePCloudCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreatePCloudCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["PCLOUD"]
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    token: CloudsyncCredentialsCreatePCloudCredentialsModelToken | Literal["********"]
     hostname: str | MISSING = MISSING
 
 
-class CloudsyncCredentialsQueryS3CredentialsModel(TrueNASModel):
-    type: Literal["S3"] = "S3"
-    access_key_id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    secret_access_key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+class CloudsyncCredentialsCreateS3CredentialsModelAccessKeyId(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateS3CredentialsModelSecretAccessKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateS3CredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["S3"]
+    access_key_id: CloudsyncCredentialsCreateS3CredentialsModelAccessKeyId | Literal["********"]
+    secret_access_key: CloudsyncCredentialsCreateS3CredentialsModelSecretAccessKey | Literal["********"]
     endpoint: str | MISSING = MISSING
     region: str | MISSING = MISSING
-    skip_region: bool | MISSING = MISSING
-    signatures_v2: bool | MISSING = MISSING
-    max_upload_parts: int | MISSING = MISSING
+    skip_region: bool | Literal["********"] | MISSING = MISSING
+    signatures_v2: bool | Literal["********"] | MISSING = MISSING
+    max_upload_parts: int | Literal["********"] | MISSING = MISSING
 
 
-class CloudsyncCredentialsQuerySFTPCredentialsModel(TrueNASModel):
-    type: Literal["SFTP"] = "SFTP"
-    host: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    port: int | MISSING = MISSING
-    user: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    pass_: Annotated[str | None | MISSING, Field(alias="pass")] = MISSING
-    private_key: int | None | MISSING = MISSING
+class CloudsyncCredentialsCreateSFTPCredentialsModelHost(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
-class CloudsyncCredentialsQueryStorjIxCredentialsModel(TrueNASModel):
-    type: Literal["STORJ_IX"] = "STORJ_IX"
-    access_key_id: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    secret_access_key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    endpoint: Annotated[str | MISSING, Field(max_length=2083, min_length=1)] = MISSING
+class CloudsyncCredentialsCreateSFTPCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
-class CloudsyncCredentialsQuerySwiftCredentialsModel(TrueNASModel):
-    type: Literal["OPENSTACK_SWIFT"] = "OPENSTACK_SWIFT"
-    user: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    key: Annotated[str | MISSING, Field(min_length=1)] = MISSING
-    auth: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+class CloudsyncCredentialsCreateSFTPCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["SFTP"]
+    host: CloudsyncCredentialsCreateSFTPCredentialsModelHost | Literal["********"]
+    port: int | Literal["********"] | MISSING = MISSING
+    user: CloudsyncCredentialsCreateSFTPCredentialsModelUser | Literal["********"]
+    pass_: Annotated[str | Literal["********"] | None | MISSING, Field(alias="pass")] = MISSING
+    private_key: int | Literal["********"] | None | MISSING = MISSING
+
+
+class CloudsyncCredentialsCreateStorjIxCredentialsModelAccessKeyId(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateStorjIxCredentialsModelSecretAccessKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateStorjIxCredentialsModelEndpoint(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
+
+
+class CloudsyncCredentialsCreateStorjIxCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["STORJ_IX"]
+    access_key_id: CloudsyncCredentialsCreateStorjIxCredentialsModelAccessKeyId | Literal["********"]
+    secret_access_key: CloudsyncCredentialsCreateStorjIxCredentialsModelSecretAccessKey | Literal["********"]
+    endpoint: CloudsyncCredentialsCreateStorjIxCredentialsModelEndpoint | Literal["********"] | MISSING = (
+        MISSING
+    )
+
+
+class CloudsyncCredentialsCreateSwiftCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateSwiftCredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateSwiftCredentialsModelAuth(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateSwiftCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["OPENSTACK_SWIFT"]
+    user: CloudsyncCredentialsCreateSwiftCredentialsModelUser | Literal["********"]
+    key: CloudsyncCredentialsCreateSwiftCredentialsModelKey | Literal["********"]
+    auth: CloudsyncCredentialsCreateSwiftCredentialsModelAuth | Literal["********"]
     user_id: str | MISSING = MISSING
     domain: str | MISSING = MISSING
     tenant: str | MISSING = MISSING
@@ -436,23 +594,960 @@ class CloudsyncCredentialsQuerySwiftCredentialsModel(TrueNASModel):
     application_credential_id: str | MISSING = MISSING
     application_credential_name: str | MISSING = MISSING
     application_credential_secret: str | MISSING = MISSING
-    auth_version: Literal[0, 1, 2, 3] | None | MISSING = MISSING
-    endpoint_type: Literal["public", "internal", "admin"] | None | MISSING = MISSING
+    auth_version: Literal[0, 1, 2, 3] | Literal["********"] | None
+    endpoint_type: Literal["public", "internal", "admin"] | Literal["********"] | None
+
+
+class CloudsyncCredentialsCreateWebDavCredentialsModelUrl(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
+
+
+class CloudsyncCredentialsCreateWebDavCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["WEBDAV"]
+    url: CloudsyncCredentialsCreateWebDavCredentialsModelUrl | Literal["********"]
+    vendor: Literal["NEXTCLOUD", "OWNCLOUD", "SHAREPOINT", "OTHER"] | Literal["********"]
+    user: str
+    pass_: Annotated[str, Field(alias="pass")]
+
+
+class CloudsyncCredentialsCreateYandexCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsCreateYandexCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["YANDEX"]
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsCreateYandexCredentialsModelToken | Literal["********"]
+
+
+class CloudsyncCredentialsGetInstanceAzureBlobCredentialsModelAccount(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceAzureBlobCredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceAzureBlobCredentialsModelEndpoint(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceAzureBlobCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["AZUREBLOB"]
+    account: CloudsyncCredentialsGetInstanceAzureBlobCredentialsModelAccount | Literal["********"]
+    key: CloudsyncCredentialsGetInstanceAzureBlobCredentialsModelKey | Literal["********"]
+    endpoint: (
+        Literal[""]
+        | CloudsyncCredentialsGetInstanceAzureBlobCredentialsModelEndpoint
+        | Literal["********"]
+        | MISSING
+    ) = MISSING
+
+
+class CloudsyncCredentialsGetInstanceB2CredentialsModelAccount(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceB2CredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceB2CredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["B2"]
+    account: CloudsyncCredentialsGetInstanceB2CredentialsModelAccount | Literal["********"]
+    key: CloudsyncCredentialsGetInstanceB2CredentialsModelKey | Literal["********"]
+
+
+class CloudsyncCredentialsGetInstanceBoxCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceBoxCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["BOX"]
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsGetInstanceBoxCredentialsModelToken | Literal["********"]
+
+
+class CloudsyncCredentialsGetInstanceDropboxCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceDropboxCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["DROPBOX"]
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsGetInstanceDropboxCredentialsModelToken | Literal["********"]
+
+
+class CloudsyncCredentialsGetInstanceFTPCredentialsModelHost(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceFTPCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceFTPCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["FTP"]
+    host: CloudsyncCredentialsGetInstanceFTPCredentialsModelHost | Literal["********"]
+    port: int | Literal["********"] | MISSING = MISSING
+    user: CloudsyncCredentialsGetInstanceFTPCredentialsModelUser | Literal["********"]
+    pass_: Annotated[str, Field(alias="pass")]
+
+
+class CloudsyncCredentialsGetInstanceGoogleCloudStorageCredentialsModelServiceAccountCredentials(
+    RootModel[str]
+):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceGoogleCloudStorageCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["GOOGLE_CLOUD_STORAGE"]
+    service_account_credentials: (
+        CloudsyncCredentialsGetInstanceGoogleCloudStorageCredentialsModelServiceAccountCredentials
+        | Literal["********"]
+    )
+
+
+class CloudsyncCredentialsGetInstanceGoogleDriveCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceGoogleDriveCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["GOOGLE_DRIVE"]
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsGetInstanceGoogleDriveCredentialsModelToken | Literal["********"]
+    team_drive: str | MISSING = MISSING
+
+
+class CloudsyncCredentialsGetInstanceGooglePhotosCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceGooglePhotosCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["GOOGLE_PHOTOS"]
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsGetInstanceGooglePhotosCredentialsModelToken | Literal["********"]
+
+
+class CloudsyncCredentialsGetInstanceHTTPCredentialsModelUrl(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceHTTPCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["HTTP"]
+    url: CloudsyncCredentialsGetInstanceHTTPCredentialsModelUrl | Literal["********"]
+
+
+class CloudsyncCredentialsGetInstanceHubicCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceHubicCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["HUBIC"]
+    token: CloudsyncCredentialsGetInstanceHubicCredentialsModelToken | Literal["********"]
+
+
+class CloudsyncCredentialsGetInstanceOneDriveCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceOneDriveCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["ONEDRIVE"]
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsGetInstanceOneDriveCredentialsModelToken | Literal["********"]
+    drive_type: Literal["PERSONAL", "BUSINESS", "DOCUMENT_LIBRARY"] | Literal["********"]
+    drive_id: str
+
+
+class CloudsyncCredentialsGetInstancePCloudCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstancePCloudCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["PCLOUD"]
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsGetInstancePCloudCredentialsModelToken | Literal["********"]
+    hostname: str | MISSING = MISSING
+
+
+class CloudsyncCredentialsGetInstanceS3CredentialsModelAccessKeyId(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceS3CredentialsModelSecretAccessKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceS3CredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["S3"]
+    access_key_id: CloudsyncCredentialsGetInstanceS3CredentialsModelAccessKeyId | Literal["********"]
+    secret_access_key: CloudsyncCredentialsGetInstanceS3CredentialsModelSecretAccessKey | Literal["********"]
+    endpoint: str | MISSING = MISSING
+    region: str | MISSING = MISSING
+    skip_region: bool | Literal["********"] | MISSING = MISSING
+    signatures_v2: bool | Literal["********"] | MISSING = MISSING
+    max_upload_parts: int | Literal["********"] | MISSING = MISSING
+
+
+class CloudsyncCredentialsGetInstanceSFTPCredentialsModelHost(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceSFTPCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceSFTPCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["SFTP"]
+    host: CloudsyncCredentialsGetInstanceSFTPCredentialsModelHost | Literal["********"]
+    port: int | Literal["********"] | MISSING = MISSING
+    user: CloudsyncCredentialsGetInstanceSFTPCredentialsModelUser | Literal["********"]
+    pass_: Annotated[str | Literal["********"] | None | MISSING, Field(alias="pass")] = MISSING
+    private_key: int | Literal["********"] | None | MISSING = MISSING
+
+
+class CloudsyncCredentialsGetInstanceStorjIxCredentialsModelAccessKeyId(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceStorjIxCredentialsModelSecretAccessKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceStorjIxCredentialsModelEndpoint(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceStorjIxCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["STORJ_IX"]
+    access_key_id: CloudsyncCredentialsGetInstanceStorjIxCredentialsModelAccessKeyId | Literal["********"]
+    secret_access_key: (
+        CloudsyncCredentialsGetInstanceStorjIxCredentialsModelSecretAccessKey | Literal["********"]
+    )
+    endpoint: (
+        CloudsyncCredentialsGetInstanceStorjIxCredentialsModelEndpoint | Literal["********"] | MISSING
+    ) = MISSING
+
+
+class CloudsyncCredentialsGetInstanceSwiftCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceSwiftCredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceSwiftCredentialsModelAuth(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceSwiftCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["OPENSTACK_SWIFT"]
+    user: CloudsyncCredentialsGetInstanceSwiftCredentialsModelUser | Literal["********"]
+    key: CloudsyncCredentialsGetInstanceSwiftCredentialsModelKey | Literal["********"]
+    auth: CloudsyncCredentialsGetInstanceSwiftCredentialsModelAuth | Literal["********"]
+    user_id: str | MISSING = MISSING
+    domain: str | MISSING = MISSING
+    tenant: str | MISSING = MISSING
+    tenant_id: str | MISSING = MISSING
+    tenant_domain: str | MISSING = MISSING
+    region: str | MISSING = MISSING
+    storage_url: str | MISSING = MISSING
+    auth_token: str | MISSING = MISSING
+    application_credential_id: str | MISSING = MISSING
+    application_credential_name: str | MISSING = MISSING
+    application_credential_secret: str | MISSING = MISSING
+    auth_version: Literal[0, 1, 2, 3] | Literal["********"] | None
+    endpoint_type: Literal["public", "internal", "admin"] | Literal["********"] | None
+
+
+class CloudsyncCredentialsGetInstanceWebDavCredentialsModelUrl(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceWebDavCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["WEBDAV"]
+    url: CloudsyncCredentialsGetInstanceWebDavCredentialsModelUrl | Literal["********"]
+    vendor: Literal["NEXTCLOUD", "OWNCLOUD", "SHAREPOINT", "OTHER"] | Literal["********"]
+    user: str
+    pass_: Annotated[str, Field(alias="pass")]
+
+
+class CloudsyncCredentialsGetInstanceYandexCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsGetInstanceYandexCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["YANDEX"]
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsGetInstanceYandexCredentialsModelToken | Literal["********"]
+
+
+class CloudsyncCredentialsQueryAzureBlobCredentialsModelAccount(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryAzureBlobCredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryAzureBlobCredentialsModelEndpoint(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
+
+
+class CloudsyncCredentialsQueryAzureBlobCredentialsModel(TrueNASModel):
+    type: Literal["AZUREBLOB"] = "AZUREBLOB"
+    account: CloudsyncCredentialsQueryAzureBlobCredentialsModelAccount | Literal["********"] | MISSING = (
+        MISSING
+    )
+    key: CloudsyncCredentialsQueryAzureBlobCredentialsModelKey | Literal["********"] | MISSING = MISSING
+    endpoint: (
+        Literal[""]
+        | CloudsyncCredentialsQueryAzureBlobCredentialsModelEndpoint
+        | Literal["********"]
+        | MISSING
+    ) = MISSING
+
+
+class CloudsyncCredentialsQueryB2CredentialsModelAccount(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryB2CredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryB2CredentialsModel(TrueNASModel):
+    type: Literal["B2"] = "B2"
+    account: CloudsyncCredentialsQueryB2CredentialsModelAccount | Literal["********"] | MISSING = MISSING
+    key: CloudsyncCredentialsQueryB2CredentialsModelKey | Literal["********"] | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryBoxCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryBoxCredentialsModel(TrueNASModel):
+    type: Literal["BOX"] = "BOX"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsQueryBoxCredentialsModelToken | Literal["********"] | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryDropboxCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryDropboxCredentialsModel(TrueNASModel):
+    type: Literal["DROPBOX"] = "DROPBOX"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsQueryDropboxCredentialsModelToken | Literal["********"] | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryFTPCredentialsModelHost(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryFTPCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryFTPCredentialsModel(TrueNASModel):
+    type: Literal["FTP"] = "FTP"
+    host: CloudsyncCredentialsQueryFTPCredentialsModelHost | Literal["********"] | MISSING = MISSING
+    port: int | Literal["********"] | MISSING = MISSING
+    user: CloudsyncCredentialsQueryFTPCredentialsModelUser | Literal["********"] | MISSING = MISSING
+    pass_: Annotated[str | MISSING, Field(alias="pass")] = MISSING
+
+
+class CloudsyncCredentialsQueryGoogleCloudStorageCredentialsModelServiceAccountCredentials(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryGoogleCloudStorageCredentialsModel(TrueNASModel):
+    type: Literal["GOOGLE_CLOUD_STORAGE"] = "GOOGLE_CLOUD_STORAGE"
+    service_account_credentials: (
+        CloudsyncCredentialsQueryGoogleCloudStorageCredentialsModelServiceAccountCredentials
+        | Literal["********"]
+        | MISSING
+    ) = MISSING
+
+
+class CloudsyncCredentialsQueryGoogleDriveCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryGoogleDriveCredentialsModel(TrueNASModel):
+    type: Literal["GOOGLE_DRIVE"] = "GOOGLE_DRIVE"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsQueryGoogleDriveCredentialsModelToken | Literal["********"] | MISSING = MISSING
+    team_drive: str | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryGooglePhotosCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryGooglePhotosCredentialsModel(TrueNASModel):
+    type: Literal["GOOGLE_PHOTOS"] = "GOOGLE_PHOTOS"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsQueryGooglePhotosCredentialsModelToken | Literal["********"] | MISSING = (
+        MISSING
+    )
+
+
+class CloudsyncCredentialsQueryHTTPCredentialsModelUrl(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
+
+
+class CloudsyncCredentialsQueryHTTPCredentialsModel(TrueNASModel):
+    type: Literal["HTTP"] = "HTTP"
+    url: CloudsyncCredentialsQueryHTTPCredentialsModelUrl | Literal["********"] | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryHubicCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryHubicCredentialsModel(TrueNASModel):
+    type: Literal["HUBIC"] = "HUBIC"
+    token: CloudsyncCredentialsQueryHubicCredentialsModelToken | Literal["********"] | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryOneDriveCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryOneDriveCredentialsModel(TrueNASModel):
+    type: Literal["ONEDRIVE"] = "ONEDRIVE"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsQueryOneDriveCredentialsModelToken | Literal["********"] | MISSING = MISSING
+    drive_type: Literal["PERSONAL", "BUSINESS", "DOCUMENT_LIBRARY"] | Literal["********"] | MISSING = MISSING
+    drive_id: str | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryPCloudCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryPCloudCredentialsModel(TrueNASModel):
+    type: Literal["PCLOUD"] = "PCLOUD"
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsQueryPCloudCredentialsModelToken | Literal["********"] | MISSING = MISSING
+    hostname: str | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryS3CredentialsModelAccessKeyId(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryS3CredentialsModelSecretAccessKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryS3CredentialsModel(TrueNASModel):
+    type: Literal["S3"] = "S3"
+    access_key_id: CloudsyncCredentialsQueryS3CredentialsModelAccessKeyId | Literal["********"] | MISSING = (
+        MISSING
+    )
+    secret_access_key: (
+        CloudsyncCredentialsQueryS3CredentialsModelSecretAccessKey | Literal["********"] | MISSING
+    ) = MISSING
+    endpoint: str | MISSING = MISSING
+    region: str | MISSING = MISSING
+    skip_region: bool | Literal["********"] | MISSING = MISSING
+    signatures_v2: bool | Literal["********"] | MISSING = MISSING
+    max_upload_parts: int | Literal["********"] | MISSING = MISSING
+
+
+class CloudsyncCredentialsQuerySFTPCredentialsModelHost(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQuerySFTPCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQuerySFTPCredentialsModel(TrueNASModel):
+    type: Literal["SFTP"] = "SFTP"
+    host: CloudsyncCredentialsQuerySFTPCredentialsModelHost | Literal["********"] | MISSING = MISSING
+    port: int | Literal["********"] | MISSING = MISSING
+    user: CloudsyncCredentialsQuerySFTPCredentialsModelUser | Literal["********"] | MISSING = MISSING
+    pass_: Annotated[str | Literal["********"] | None | MISSING, Field(alias="pass")] = MISSING
+    private_key: int | Literal["********"] | None | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryStorjIxCredentialsModelAccessKeyId(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryStorjIxCredentialsModelSecretAccessKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQueryStorjIxCredentialsModelEndpoint(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
+
+
+class CloudsyncCredentialsQueryStorjIxCredentialsModel(TrueNASModel):
+    type: Literal["STORJ_IX"] = "STORJ_IX"
+    access_key_id: (
+        CloudsyncCredentialsQueryStorjIxCredentialsModelAccessKeyId | Literal["********"] | MISSING
+    ) = MISSING
+    secret_access_key: (
+        CloudsyncCredentialsQueryStorjIxCredentialsModelSecretAccessKey | Literal["********"] | MISSING
+    ) = MISSING
+    endpoint: CloudsyncCredentialsQueryStorjIxCredentialsModelEndpoint | Literal["********"] | MISSING = (
+        MISSING
+    )
+
+
+class CloudsyncCredentialsQuerySwiftCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQuerySwiftCredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQuerySwiftCredentialsModelAuth(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsQuerySwiftCredentialsModel(TrueNASModel):
+    type: Literal["OPENSTACK_SWIFT"] = "OPENSTACK_SWIFT"
+    user: CloudsyncCredentialsQuerySwiftCredentialsModelUser | Literal["********"] | MISSING = MISSING
+    key: CloudsyncCredentialsQuerySwiftCredentialsModelKey | Literal["********"] | MISSING = MISSING
+    auth: CloudsyncCredentialsQuerySwiftCredentialsModelAuth | Literal["********"] | MISSING = MISSING
+    user_id: str | MISSING = MISSING
+    domain: str | MISSING = MISSING
+    tenant: str | MISSING = MISSING
+    tenant_id: str | MISSING = MISSING
+    tenant_domain: str | MISSING = MISSING
+    region: str | MISSING = MISSING
+    storage_url: str | MISSING = MISSING
+    auth_token: str | MISSING = MISSING
+    application_credential_id: str | MISSING = MISSING
+    application_credential_name: str | MISSING = MISSING
+    application_credential_secret: str | MISSING = MISSING
+    auth_version: Literal[0, 1, 2, 3] | Literal["********"] | None | MISSING = MISSING
+    endpoint_type: Literal["public", "internal", "admin"] | Literal["********"] | None | MISSING = MISSING
+
+
+class CloudsyncCredentialsQueryWebDavCredentialsModelUrl(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
 
 
 class CloudsyncCredentialsQueryWebDavCredentialsModel(TrueNASModel):
     type: Literal["WEBDAV"] = "WEBDAV"
-    url: Annotated[str | MISSING, Field(max_length=2083, min_length=1)] = MISSING
-    vendor: Literal["NEXTCLOUD", "OWNCLOUD", "SHAREPOINT", "OTHER"] | MISSING = MISSING
+    url: CloudsyncCredentialsQueryWebDavCredentialsModelUrl | Literal["********"] | MISSING = MISSING
+    vendor: Literal["NEXTCLOUD", "OWNCLOUD", "SHAREPOINT", "OTHER"] | Literal["********"] | MISSING = MISSING
     user: str | MISSING = MISSING
     pass_: Annotated[str | MISSING, Field(alias="pass")] = MISSING
+
+
+class CloudsyncCredentialsQueryYandexCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
 
 
 class CloudsyncCredentialsQueryYandexCredentialsModel(TrueNASModel):
     type: Literal["YANDEX"] = "YANDEX"
     client_id: str | MISSING = MISSING
     client_secret: str | MISSING = MISSING
-    token: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    token: CloudsyncCredentialsQueryYandexCredentialsModelToken | Literal["********"] | MISSING = MISSING
+
+
+class CloudsyncCredentialsUpdateAzureBlobCredentialsModelAccount(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateAzureBlobCredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateAzureBlobCredentialsModelEndpoint(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
+
+
+class CloudsyncCredentialsUpdateAzureBlobCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["AZUREBLOB"]
+    account: CloudsyncCredentialsUpdateAzureBlobCredentialsModelAccount | Literal["********"]
+    key: CloudsyncCredentialsUpdateAzureBlobCredentialsModelKey | Literal["********"]
+    endpoint: (
+        Literal[""]
+        | CloudsyncCredentialsUpdateAzureBlobCredentialsModelEndpoint
+        | Literal["********"]
+        | MISSING
+    ) = MISSING
+
+
+class CloudsyncCredentialsUpdateB2CredentialsModelAccount(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateB2CredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateB2CredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["B2"]
+    account: CloudsyncCredentialsUpdateB2CredentialsModelAccount | Literal["********"]
+    key: CloudsyncCredentialsUpdateB2CredentialsModelKey | Literal["********"]
+
+
+class CloudsyncCredentialsUpdateBoxCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateBoxCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["BOX"]
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsUpdateBoxCredentialsModelToken | Literal["********"]
+
+
+class CloudsyncCredentialsUpdateDropboxCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateDropboxCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["DROPBOX"]
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsUpdateDropboxCredentialsModelToken | Literal["********"]
+
+
+class CloudsyncCredentialsUpdateFTPCredentialsModelHost(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateFTPCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateFTPCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["FTP"]
+    host: CloudsyncCredentialsUpdateFTPCredentialsModelHost | Literal["********"]
+    port: int | Literal["********"] | MISSING = MISSING
+    user: CloudsyncCredentialsUpdateFTPCredentialsModelUser | Literal["********"]
+    pass_: Annotated[str, Field(alias="pass")]
+
+
+class CloudsyncCredentialsUpdateGoogleCloudStorageCredentialsModelServiceAccountCredentials(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateGoogleCloudStorageCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["GOOGLE_CLOUD_STORAGE"]
+    service_account_credentials: (
+        CloudsyncCredentialsUpdateGoogleCloudStorageCredentialsModelServiceAccountCredentials
+        | Literal["********"]
+    )
+
+
+class CloudsyncCredentialsUpdateGoogleDriveCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateGoogleDriveCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["GOOGLE_DRIVE"]
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsUpdateGoogleDriveCredentialsModelToken | Literal["********"]
+    team_drive: str | MISSING = MISSING
+
+
+class CloudsyncCredentialsUpdateGooglePhotosCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateGooglePhotosCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["GOOGLE_PHOTOS"]
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsUpdateGooglePhotosCredentialsModelToken | Literal["********"]
+
+
+class CloudsyncCredentialsUpdateHTTPCredentialsModelUrl(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
+
+
+class CloudsyncCredentialsUpdateHTTPCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["HTTP"]
+    url: CloudsyncCredentialsUpdateHTTPCredentialsModelUrl | Literal["********"]
+
+
+class CloudsyncCredentialsUpdateHubicCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateHubicCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["HUBIC"]
+    token: CloudsyncCredentialsUpdateHubicCredentialsModelToken | Literal["********"]
+
+
+class CloudsyncCredentialsUpdateOneDriveCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateOneDriveCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["ONEDRIVE"]
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsUpdateOneDriveCredentialsModelToken | Literal["********"]
+    drive_type: Literal["PERSONAL", "BUSINESS", "DOCUMENT_LIBRARY"] | Literal["********"]
+    drive_id: str
+
+
+class CloudsyncCredentialsUpdatePCloudCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdatePCloudCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["PCLOUD"]
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsUpdatePCloudCredentialsModelToken | Literal["********"]
+    hostname: str | MISSING = MISSING
+
+
+class CloudsyncCredentialsUpdateS3CredentialsModelAccessKeyId(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateS3CredentialsModelSecretAccessKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateS3CredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["S3"]
+    access_key_id: CloudsyncCredentialsUpdateS3CredentialsModelAccessKeyId | Literal["********"]
+    secret_access_key: CloudsyncCredentialsUpdateS3CredentialsModelSecretAccessKey | Literal["********"]
+    endpoint: str | MISSING = MISSING
+    region: str | MISSING = MISSING
+    skip_region: bool | Literal["********"] | MISSING = MISSING
+    signatures_v2: bool | Literal["********"] | MISSING = MISSING
+    max_upload_parts: int | Literal["********"] | MISSING = MISSING
+
+
+class CloudsyncCredentialsUpdateSFTPCredentialsModelHost(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateSFTPCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateSFTPCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["SFTP"]
+    host: CloudsyncCredentialsUpdateSFTPCredentialsModelHost | Literal["********"]
+    port: int | Literal["********"] | MISSING = MISSING
+    user: CloudsyncCredentialsUpdateSFTPCredentialsModelUser | Literal["********"]
+    pass_: Annotated[str | Literal["********"] | None | MISSING, Field(alias="pass")] = MISSING
+    private_key: int | Literal["********"] | None | MISSING = MISSING
+
+
+class CloudsyncCredentialsUpdateStorjIxCredentialsModelAccessKeyId(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateStorjIxCredentialsModelSecretAccessKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateStorjIxCredentialsModelEndpoint(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
+
+
+class CloudsyncCredentialsUpdateStorjIxCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["STORJ_IX"]
+    access_key_id: CloudsyncCredentialsUpdateStorjIxCredentialsModelAccessKeyId | Literal["********"]
+    secret_access_key: CloudsyncCredentialsUpdateStorjIxCredentialsModelSecretAccessKey | Literal["********"]
+    endpoint: CloudsyncCredentialsUpdateStorjIxCredentialsModelEndpoint | Literal["********"] | MISSING = (
+        MISSING
+    )
+
+
+class CloudsyncCredentialsUpdateSwiftCredentialsModelUser(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateSwiftCredentialsModelKey(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateSwiftCredentialsModelAuth(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateSwiftCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["OPENSTACK_SWIFT"]
+    user: CloudsyncCredentialsUpdateSwiftCredentialsModelUser | Literal["********"]
+    key: CloudsyncCredentialsUpdateSwiftCredentialsModelKey | Literal["********"]
+    auth: CloudsyncCredentialsUpdateSwiftCredentialsModelAuth | Literal["********"]
+    user_id: str | MISSING = MISSING
+    domain: str | MISSING = MISSING
+    tenant: str | MISSING = MISSING
+    tenant_id: str | MISSING = MISSING
+    tenant_domain: str | MISSING = MISSING
+    region: str | MISSING = MISSING
+    storage_url: str | MISSING = MISSING
+    auth_token: str | MISSING = MISSING
+    application_credential_id: str | MISSING = MISSING
+    application_credential_name: str | MISSING = MISSING
+    application_credential_secret: str | MISSING = MISSING
+    auth_version: Literal[0, 1, 2, 3] | Literal["********"] | None
+    endpoint_type: Literal["public", "internal", "admin"] | Literal["********"] | None
+
+
+class CloudsyncCredentialsUpdateWebDavCredentialsModelUrl(RootModel[str]):
+    root: Annotated[str, Field(max_length=2083, min_length=1)]
+
+
+class CloudsyncCredentialsUpdateWebDavCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["WEBDAV"]
+    url: CloudsyncCredentialsUpdateWebDavCredentialsModelUrl | Literal["********"]
+    vendor: Literal["NEXTCLOUD", "OWNCLOUD", "SHAREPOINT", "OTHER"] | Literal["********"]
+    user: str
+    pass_: Annotated[str, Field(alias="pass")]
+
+
+class CloudsyncCredentialsUpdateYandexCredentialsModelToken(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class CloudsyncCredentialsUpdateYandexCredentialsModel(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    type: Literal["YANDEX"]
+    client_id: str | MISSING = MISSING
+    client_secret: str | MISSING = MISSING
+    token: CloudsyncCredentialsUpdateYandexCredentialsModelToken | Literal["********"]
 
 
 class CloudsyncCredentialsCreateArgs(TrueNASModel):
@@ -490,24 +1585,24 @@ class CloudsyncCredentialsCreateResultResult(TrueNASModel):
     id: int
     name: Annotated[str, Field(min_length=1)]
     provider: Annotated[
-        AzureBlobCredentialsModel
-        | B2CredentialsModel
-        | BoxCredentialsModel
-        | DropboxCredentialsModel
-        | FTPCredentialsModel
-        | GoogleCloudStorageCredentialsModel
-        | GoogleDriveCredentialsModel
-        | GooglePhotosCredentialsModel
-        | HTTPCredentialsModel
-        | HubicCredentialsModel
-        | OneDriveCredentialsModel
-        | PCloudCredentialsModel
-        | S3CredentialsModel
-        | SFTPCredentialsModel
-        | StorjIxCredentialsModel
-        | SwiftCredentialsModel
-        | WebDavCredentialsModel
-        | YandexCredentialsModel,
+        CloudsyncCredentialsCreateAzureBlobCredentialsModel
+        | CloudsyncCredentialsCreateB2CredentialsModel
+        | CloudsyncCredentialsCreateBoxCredentialsModel
+        | CloudsyncCredentialsCreateDropboxCredentialsModel
+        | CloudsyncCredentialsCreateFTPCredentialsModel
+        | CloudsyncCredentialsCreateGoogleCloudStorageCredentialsModel
+        | CloudsyncCredentialsCreateGoogleDriveCredentialsModel
+        | CloudsyncCredentialsCreateGooglePhotosCredentialsModel
+        | CloudsyncCredentialsCreateHTTPCredentialsModel
+        | CloudsyncCredentialsCreateHubicCredentialsModel
+        | CloudsyncCredentialsCreateOneDriveCredentialsModel
+        | CloudsyncCredentialsCreatePCloudCredentialsModel
+        | CloudsyncCredentialsCreateS3CredentialsModel
+        | CloudsyncCredentialsCreateSFTPCredentialsModel
+        | CloudsyncCredentialsCreateStorjIxCredentialsModel
+        | CloudsyncCredentialsCreateSwiftCredentialsModel
+        | CloudsyncCredentialsCreateWebDavCredentialsModel
+        | CloudsyncCredentialsCreateYandexCredentialsModel,
         Field(discriminator="type"),
     ]
 
@@ -526,24 +1621,24 @@ class CloudsyncCredentialsGetInstanceResultResult(TrueNASModel):
     id: int
     name: Annotated[str, Field(min_length=1)]
     provider: Annotated[
-        AzureBlobCredentialsModel
-        | B2CredentialsModel
-        | BoxCredentialsModel
-        | DropboxCredentialsModel
-        | FTPCredentialsModel
-        | GoogleCloudStorageCredentialsModel
-        | GoogleDriveCredentialsModel
-        | GooglePhotosCredentialsModel
-        | HTTPCredentialsModel
-        | HubicCredentialsModel
-        | OneDriveCredentialsModel
-        | PCloudCredentialsModel
-        | S3CredentialsModel
-        | SFTPCredentialsModel
-        | StorjIxCredentialsModel
-        | SwiftCredentialsModel
-        | WebDavCredentialsModel
-        | YandexCredentialsModel,
+        CloudsyncCredentialsGetInstanceAzureBlobCredentialsModel
+        | CloudsyncCredentialsGetInstanceB2CredentialsModel
+        | CloudsyncCredentialsGetInstanceBoxCredentialsModel
+        | CloudsyncCredentialsGetInstanceDropboxCredentialsModel
+        | CloudsyncCredentialsGetInstanceFTPCredentialsModel
+        | CloudsyncCredentialsGetInstanceGoogleCloudStorageCredentialsModel
+        | CloudsyncCredentialsGetInstanceGoogleDriveCredentialsModel
+        | CloudsyncCredentialsGetInstanceGooglePhotosCredentialsModel
+        | CloudsyncCredentialsGetInstanceHTTPCredentialsModel
+        | CloudsyncCredentialsGetInstanceHubicCredentialsModel
+        | CloudsyncCredentialsGetInstanceOneDriveCredentialsModel
+        | CloudsyncCredentialsGetInstancePCloudCredentialsModel
+        | CloudsyncCredentialsGetInstanceS3CredentialsModel
+        | CloudsyncCredentialsGetInstanceSFTPCredentialsModel
+        | CloudsyncCredentialsGetInstanceStorjIxCredentialsModel
+        | CloudsyncCredentialsGetInstanceSwiftCredentialsModel
+        | CloudsyncCredentialsGetInstanceWebDavCredentialsModel
+        | CloudsyncCredentialsGetInstanceYandexCredentialsModel,
         Field(discriminator="type"),
     ]
 
@@ -634,24 +1729,24 @@ class CloudsyncCredentialsUpdateResultResult(TrueNASModel):
     id: int
     name: Annotated[str, Field(min_length=1)]
     provider: Annotated[
-        AzureBlobCredentialsModel
-        | B2CredentialsModel
-        | BoxCredentialsModel
-        | DropboxCredentialsModel
-        | FTPCredentialsModel
-        | GoogleCloudStorageCredentialsModel
-        | GoogleDriveCredentialsModel
-        | GooglePhotosCredentialsModel
-        | HTTPCredentialsModel
-        | HubicCredentialsModel
-        | OneDriveCredentialsModel
-        | PCloudCredentialsModel
-        | S3CredentialsModel
-        | SFTPCredentialsModel
-        | StorjIxCredentialsModel
-        | SwiftCredentialsModel
-        | WebDavCredentialsModel
-        | YandexCredentialsModel,
+        CloudsyncCredentialsUpdateAzureBlobCredentialsModel
+        | CloudsyncCredentialsUpdateB2CredentialsModel
+        | CloudsyncCredentialsUpdateBoxCredentialsModel
+        | CloudsyncCredentialsUpdateDropboxCredentialsModel
+        | CloudsyncCredentialsUpdateFTPCredentialsModel
+        | CloudsyncCredentialsUpdateGoogleCloudStorageCredentialsModel
+        | CloudsyncCredentialsUpdateGoogleDriveCredentialsModel
+        | CloudsyncCredentialsUpdateGooglePhotosCredentialsModel
+        | CloudsyncCredentialsUpdateHTTPCredentialsModel
+        | CloudsyncCredentialsUpdateHubicCredentialsModel
+        | CloudsyncCredentialsUpdateOneDriveCredentialsModel
+        | CloudsyncCredentialsUpdatePCloudCredentialsModel
+        | CloudsyncCredentialsUpdateS3CredentialsModel
+        | CloudsyncCredentialsUpdateSFTPCredentialsModel
+        | CloudsyncCredentialsUpdateStorjIxCredentialsModel
+        | CloudsyncCredentialsUpdateSwiftCredentialsModel
+        | CloudsyncCredentialsUpdateWebDavCredentialsModel
+        | CloudsyncCredentialsUpdateYandexCredentialsModel,
         Field(discriminator="type"),
     ]
 

@@ -73,7 +73,7 @@ class KeychaincredentialCreateResultResult(TrueNASModel):
     id: int
     name: Annotated[str, Field(min_length=1)]
     type: Literal["SSH_KEY_PAIR"]
-    attributes: KeychaincredentialCreateResultResultAttributes
+    attributes: KeychaincredentialCreateResultResultAttributes | Literal["********"]
 
 
 class KeychaincredentialCreateResultResult1Attributes(TrueNASModel):
@@ -95,7 +95,7 @@ class KeychaincredentialCreateResultResult1(TrueNASModel):
     id: int
     name: Annotated[str, Field(min_length=1)]
     type: Literal["SSH_CREDENTIALS"]
-    attributes: KeychaincredentialCreateResultResult1Attributes
+    attributes: KeychaincredentialCreateResultResult1Attributes | Literal["********"]
 
 
 class KeychaincredentialCreateResult(TrueNASModel):
@@ -204,6 +204,7 @@ class KeychaincredentialGetInstanceResultResult(TrueNASModel):
     attributes: (
         KeychaincredentialGetInstanceResultResultAttributes
         | KeychaincredentialGetInstanceResultResultAttributes1
+        | Literal["********"]
     )
 
 
@@ -261,6 +262,7 @@ class KeychaincredentialQueryResultResultItem(TrueNASModel):
     attributes: (
         KeychaincredentialQueryResultResultItemAttributes
         | KeychaincredentialQueryResultResultItemAttributes1
+        | Literal["********"]
         | MISSING
     ) = MISSING
 
@@ -269,7 +271,7 @@ class KeychaincredentialQueryResultResult(TrueNASModel):
     id: int | MISSING = MISSING
     name: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     type: Literal["SSH_KEY_PAIR", "SSH_CREDENTIALS"] | MISSING = MISSING
-    attributes: Any | MISSING = MISSING
+    attributes: Any | Literal["********"] | MISSING = MISSING
 
 
 class KeychaincredentialQueryResultPage(TrueNASModel):
@@ -322,7 +324,7 @@ class KeychaincredentialSetupSshConnectionResultResult(TrueNASModel):
     id: int
     name: Annotated[str, Field(min_length=1)]
     type: Literal["SSH_CREDENTIALS"]
-    attributes: KeychaincredentialSetupSshConnectionResultResultAttributes
+    attributes: KeychaincredentialSetupSshConnectionResultResultAttributes | Literal["********"]
 
 
 class KeychaincredentialSetupSshConnectionResult(TrueNASModel):
@@ -368,7 +370,7 @@ class KeychaincredentialSshSemiautomaticSetupResultResult(TrueNASModel):
     id: int
     name: Annotated[str, Field(min_length=1)]
     type: Literal["SSH_CREDENTIALS"]
-    attributes: KeychaincredentialSshSemiautomaticSetupResultResultAttributes
+    attributes: KeychaincredentialSshSemiautomaticSetupResultResultAttributes | Literal["********"]
 
 
 class KeychaincredentialSshSemiautomaticSetupResult(TrueNASModel):
@@ -440,7 +442,7 @@ class KeychaincredentialUpdateResultResult(TrueNASModel):
     id: int
     name: Annotated[str, Field(min_length=1)]
     type: Literal["SSH_KEY_PAIR"]
-    attributes: KeychaincredentialUpdateResultResultAttributes
+    attributes: KeychaincredentialUpdateResultResultAttributes | Literal["********"]
 
 
 class KeychaincredentialUpdateResultResult1Attributes(TrueNASModel):
@@ -462,7 +464,7 @@ class KeychaincredentialUpdateResultResult1(TrueNASModel):
     id: int
     name: Annotated[str, Field(min_length=1)]
     type: Literal["SSH_CREDENTIALS"]
-    attributes: KeychaincredentialUpdateResultResult1Attributes
+    attributes: KeychaincredentialUpdateResultResult1Attributes | Literal["********"]
 
 
 class KeychaincredentialUpdateResult(TrueNASModel):

@@ -38,7 +38,7 @@ class MailConfigResultResult(TrueNASModel):
     smtp: bool
     user: str | None
     pass_: Annotated[str | None, Field(alias="pass")]
-    oauth: MailConfigResultResultOauth
+    oauth: MailConfigResultResultOauth | Literal["********"]
     id: int
 
 
@@ -178,7 +178,7 @@ class MailUpdateResultResult(TrueNASModel):
     smtp: bool
     user: str | None
     pass_: Annotated[str | None, Field(alias="pass")]
-    oauth: MailUpdateResultResultOauth
+    oauth: MailUpdateResultResultOauth | Literal["********"]
     id: int
 
 

@@ -20,6 +20,10 @@ class SnmpConfigResultResultContact(RootModel[str]):
     root: Annotated[str, Field(pattern="^[-_a-zA-Z0-9\\s]*$")]
 
 
+class SnmpConfigResultResultCommunity(RootModel[str]):
+    root: Annotated[str, Field(pattern="^[-_a-zA-Z0-9\\s]*$")]
+
+
 class SnmpConfigResultResult(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -28,12 +32,12 @@ class SnmpConfigResultResult(TrueNASModel):
     contact: str | SnmpConfigResultResultContact
     traps: bool
     v3: bool
-    community: Annotated[str | MISSING, Field(pattern="^[-_a-zA-Z0-9\\s]*$")] = MISSING
+    community: SnmpConfigResultResultCommunity | Literal["********"] | MISSING = MISSING
     v3_username: Annotated[str, Field(max_length=20)]
     v3_authtype: Literal["", "MD5", "SHA"]
     v3_password: str
     v3_privproto: Literal["AES", "DES"] | None
-    v3_privpassphrase: str | None | MISSING = MISSING
+    v3_privpassphrase: str | Literal["********"] | None | MISSING = MISSING
     loglevel: Annotated[int, Field(ge=0, le=7)]
     options: str
     zilstat: bool
@@ -74,6 +78,10 @@ class SnmpUpdateResultResultContact(RootModel[str]):
     root: Annotated[str, Field(pattern="^[-_a-zA-Z0-9\\s]*$")]
 
 
+class SnmpUpdateResultResultCommunity(RootModel[str]):
+    root: Annotated[str, Field(pattern="^[-_a-zA-Z0-9\\s]*$")]
+
+
 class SnmpUpdateResultResult(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -82,12 +90,12 @@ class SnmpUpdateResultResult(TrueNASModel):
     contact: str | SnmpUpdateResultResultContact
     traps: bool
     v3: bool
-    community: Annotated[str | MISSING, Field(pattern="^[-_a-zA-Z0-9\\s]*$")] = MISSING
+    community: SnmpUpdateResultResultCommunity | Literal["********"] | MISSING = MISSING
     v3_username: Annotated[str, Field(max_length=20)]
     v3_authtype: Literal["", "MD5", "SHA"]
     v3_password: str
     v3_privproto: Literal["AES", "DES"] | None
-    v3_privpassphrase: str | None | MISSING = MISSING
+    v3_privpassphrase: str | Literal["********"] | None | MISSING = MISSING
     loglevel: Annotated[int, Field(ge=0, le=7)]
     options: str
     zilstat: bool

@@ -65,7 +65,7 @@ class SystemGeneralConfigResultResultUiCertificate(TrueNASModel):
     cert_type: str | MISSING = MISSING
     revoked: bool | MISSING = MISSING
     expired: bool | None | MISSING = MISSING
-    issuer: str | dict[str, Any] | None | MISSING = MISSING
+    issuer: str | dict[str, Any] | Literal["********"] | None | MISSING = MISSING
     chain_list: list[str] | MISSING = MISSING
     country: str | None | MISSING = MISSING
     state: str | None | MISSING = MISSING
@@ -320,7 +320,7 @@ class SystemGeneralUpdateResultResultUiCertificate(TrueNASModel):
     cert_type: str | MISSING = MISSING
     revoked: bool | MISSING = MISSING
     expired: bool | None | MISSING = MISSING
-    issuer: str | dict[str, Any] | None | MISSING = MISSING
+    issuer: str | dict[str, Any] | Literal["********"] | None | MISSING = MISSING
     chain_list: list[str] | MISSING = MISSING
     country: str | None | MISSING = MISSING
     state: str | None | MISSING = MISSING

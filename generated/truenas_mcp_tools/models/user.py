@@ -80,8 +80,8 @@ class UserCreateResultResult(TrueNASModel):
     id: int
     uid: int
     username: str | UserCreateResultResultUsername
-    unixhash: str | None
-    smbhash: str | None
+    unixhash: str | Literal["********"] | None
+    smbhash: str | Literal["********"] | None
     home: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     shell: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     full_name: str
@@ -104,11 +104,11 @@ class UserCreateResultResult(TrueNASModel):
     sid: str | None
     last_password_change: str | None
     password_age: int | None
-    password_history: list[Any] | None
+    password_history: list[Any] | Literal["********"] | None
     password_change_required: bool
     roles: list[str]
     api_keys: list[int]
-    password: UserCreateResultResultPassword | None
+    password: UserCreateResultResultPassword | Literal["********"] | None
 
 
 class UserCreateResult(TrueNASModel):
@@ -189,8 +189,8 @@ class UserGetInstanceResultResult(TrueNASModel):
     id: int
     uid: int
     username: str | UserGetInstanceResultResultUsername
-    unixhash: str | None
-    smbhash: str | None
+    unixhash: str | Literal["********"] | None
+    smbhash: str | Literal["********"] | None
     home: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     shell: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     full_name: str
@@ -213,7 +213,7 @@ class UserGetInstanceResultResult(TrueNASModel):
     sid: str | None
     last_password_change: str | None
     password_age: int | None
-    password_history: list[Any] | None
+    password_history: list[Any] | Literal["********"] | None
     password_change_required: bool
     roles: list[str]
     api_keys: list[int]
@@ -331,8 +331,8 @@ class UserQueryResultResultItem(TrueNASModel):
     id: int | MISSING = MISSING
     uid: int | MISSING = MISSING
     username: str | UserQueryResultResultItemUsername | MISSING = MISSING
-    unixhash: str | None | MISSING = MISSING
-    smbhash: str | None | MISSING = MISSING
+    unixhash: str | Literal["********"] | None | MISSING = MISSING
+    smbhash: str | Literal["********"] | None | MISSING = MISSING
     home: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     shell: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     full_name: str | MISSING = MISSING
@@ -355,7 +355,7 @@ class UserQueryResultResultItem(TrueNASModel):
     sid: str | None | MISSING = MISSING
     last_password_change: str | None | MISSING = MISSING
     password_age: int | None | MISSING = MISSING
-    password_history: list[Any] | None | MISSING = MISSING
+    password_history: list[Any] | Literal["********"] | None | MISSING = MISSING
     password_change_required: bool | MISSING = MISSING
     roles: list[str] | MISSING = MISSING
     api_keys: list[int] | MISSING = MISSING
@@ -381,8 +381,8 @@ class UserQueryResultResult(TrueNASModel):
     id: int | MISSING = MISSING
     uid: int | MISSING = MISSING
     username: str | UserQueryResultResultUsername | MISSING = MISSING
-    unixhash: str | None | MISSING = MISSING
-    smbhash: str | None | MISSING = MISSING
+    unixhash: str | Literal["********"] | None | MISSING = MISSING
+    smbhash: str | Literal["********"] | None | MISSING = MISSING
     home: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     shell: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     full_name: str | MISSING = MISSING
@@ -405,7 +405,7 @@ class UserQueryResultResult(TrueNASModel):
     sid: str | None | MISSING = MISSING
     last_password_change: str | None | MISSING = MISSING
     password_age: int | None | MISSING = MISSING
-    password_history: list[Any] | None | MISSING = MISSING
+    password_history: list[Any] | Literal["********"] | None | MISSING = MISSING
     password_change_required: bool | MISSING = MISSING
     roles: list[str] | MISSING = MISSING
     api_keys: list[int] | MISSING = MISSING
@@ -475,8 +475,8 @@ class UserRenew2faSecretResultResult(TrueNASModel):
     id: int
     uid: int
     username: str | UserRenew2faSecretResultResultUsername
-    unixhash: str | None
-    smbhash: str | None
+    unixhash: str | Literal["********"] | None
+    smbhash: str | Literal["********"] | None
     home: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     shell: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     full_name: str
@@ -499,7 +499,7 @@ class UserRenew2faSecretResultResult(TrueNASModel):
     sid: str | None
     last_password_change: str | None
     password_age: int | None
-    password_history: list[Any] | None
+    password_history: list[Any] | Literal["********"] | None
     password_change_required: bool
     roles: list[str]
     api_keys: list[int]
@@ -659,8 +659,8 @@ class UserUpdateResultResult(TrueNASModel):
     id: int
     uid: int
     username: str | UserUpdateResultResultUsername
-    unixhash: str | None
-    smbhash: str | None
+    unixhash: str | Literal["********"] | None
+    smbhash: str | Literal["********"] | None
     home: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     shell: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     full_name: str
@@ -683,11 +683,11 @@ class UserUpdateResultResult(TrueNASModel):
     sid: str | None
     last_password_change: str | None
     password_age: int | None
-    password_history: list[Any] | None
+    password_history: list[Any] | Literal["********"] | None
     password_change_required: bool
     roles: list[str]
     api_keys: list[int]
-    password: UserUpdateResultResultPassword | None
+    password: UserUpdateResultResultPassword | Literal["********"] | None
 
 
 class UserUpdateResult(TrueNASModel):

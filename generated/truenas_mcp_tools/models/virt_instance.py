@@ -97,10 +97,10 @@ class VirtInstanceCreateResultResult(TrueNASModel):
     aliases: list[VirtInstanceCreateResultResultAliase]
     image: VirtInstanceCreateResultResultImage
     userns_idmap: VirtInstanceCreateResultResultUsernsIdmap | None
-    raw: dict[str, Any] | None
+    raw: dict[str, Any] | Literal["********"] | None
     vnc_enabled: bool
     vnc_port: int | None
-    vnc_password: VirtInstanceCreateResultResultVncPassword | None
+    vnc_password: VirtInstanceCreateResultResultVncPassword | Literal["********"] | None
     secure_boot: bool | None
     root_disk_size: int | None
     root_disk_io_bus: Literal["NVME", "VIRTIO-BLK", "VIRTIO-SCSI"] | None
@@ -293,10 +293,10 @@ class VirtInstanceGetInstanceResultResult(TrueNASModel):
     aliases: list[VirtInstanceGetInstanceResultResultAliase]
     image: VirtInstanceGetInstanceResultResultImage
     userns_idmap: VirtInstanceGetInstanceResultResultUsernsIdmap | None
-    raw: dict[str, Any] | None
+    raw: dict[str, Any] | Literal["********"] | None
     vnc_enabled: bool
     vnc_port: int | None
-    vnc_password: VirtInstanceGetInstanceResultResultVncPassword | None
+    vnc_password: VirtInstanceGetInstanceResultResultVncPassword | Literal["********"] | None
     secure_boot: bool | None
     root_disk_size: int | None
     root_disk_io_bus: Literal["NVME", "VIRTIO-BLK", "VIRTIO-SCSI"] | None
@@ -427,10 +427,12 @@ class VirtInstanceQueryResultResultItem(TrueNASModel):
     aliases: list[VirtInstanceQueryResultResultItemAliase] | MISSING = MISSING
     image: VirtInstanceQueryResultResultItemImage | MISSING = MISSING
     userns_idmap: VirtInstanceQueryResultResultItemUsernsIdmap | None | MISSING = MISSING
-    raw: dict[str, Any] | None | MISSING = MISSING
+    raw: dict[str, Any] | Literal["********"] | None | MISSING = MISSING
     vnc_enabled: bool | MISSING = MISSING
     vnc_port: int | None | MISSING = MISSING
-    vnc_password: VirtInstanceQueryResultResultItemVncPassword | None | MISSING = MISSING
+    vnc_password: VirtInstanceQueryResultResultItemVncPassword | Literal["********"] | None | MISSING = (
+        MISSING
+    )
     secure_boot: bool | None | MISSING = MISSING
     root_disk_size: int | None | MISSING = MISSING
     root_disk_io_bus: Literal["NVME", "VIRTIO-BLK", "VIRTIO-SCSI"] | None | MISSING = MISSING
@@ -467,10 +469,10 @@ class VirtInstanceQueryResultResult(TrueNASModel):
     aliases: list[Any] | MISSING = MISSING
     image: Any | MISSING = MISSING
     userns_idmap: Any | MISSING = MISSING
-    raw: dict[str, Any] | None | MISSING = MISSING
+    raw: dict[str, Any] | Literal["********"] | None | MISSING = MISSING
     vnc_enabled: bool | MISSING = MISSING
     vnc_port: int | None | MISSING = MISSING
-    vnc_password: VirtInstanceQueryResultResultVncPassword | None | MISSING = MISSING
+    vnc_password: VirtInstanceQueryResultResultVncPassword | Literal["********"] | None | MISSING = MISSING
     secure_boot: bool | None | MISSING = MISSING
     root_disk_size: int | None | MISSING = MISSING
     root_disk_io_bus: Literal["NVME", "VIRTIO-BLK", "VIRTIO-SCSI"] | None | MISSING = MISSING
@@ -703,10 +705,10 @@ class VirtInstanceUpdateResultResult(TrueNASModel):
     aliases: list[VirtInstanceUpdateResultResultAliase]
     image: VirtInstanceUpdateResultResultImage
     userns_idmap: VirtInstanceUpdateResultResultUsernsIdmap | None
-    raw: dict[str, Any] | None
+    raw: dict[str, Any] | Literal["********"] | None
     vnc_enabled: bool
     vnc_port: int | None
-    vnc_password: VirtInstanceUpdateResultResultVncPassword | None
+    vnc_password: VirtInstanceUpdateResultResultVncPassword | Literal["********"] | None
     secure_boot: bool | None
     root_disk_size: int | None
     root_disk_io_bus: Literal["NVME", "VIRTIO-BLK", "VIRTIO-SCSI"] | None

@@ -244,6 +244,10 @@ class VmGetDisplayDevicesResultResultItemAttributesWebPort(RootModel[int]):
     root: Annotated[int, Field(ge=5900, le=65535)]
 
 
+class VmGetDisplayDevicesResultResultItemAttributesPassword(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
 class VmGetDisplayDevicesResultResultItemAttributes(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -268,7 +272,7 @@ class VmGetDisplayDevicesResultResultItemAttributes(TrueNASModel):
     web_port: VmGetDisplayDevicesResultResultItemAttributesWebPort | None | MISSING = MISSING
     bind: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     wait: bool | MISSING = MISSING
-    password: Annotated[str, Field(min_length=1)]
+    password: VmGetDisplayDevicesResultResultItemAttributesPassword | Literal["********"]
     web: bool | MISSING = MISSING
     type: Literal["SPICE"] | MISSING = MISSING
     password_configured: bool
@@ -933,6 +937,10 @@ class VMDisplayDeviceWebPort(RootModel[int]):
     root: Annotated[int, Field(ge=5900, le=65535)]
 
 
+class VMDisplayDevicePassword(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
 class VMDisplayDevice(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -957,7 +965,7 @@ class VMDisplayDevice(TrueNASModel):
     web_port: VMDisplayDeviceWebPort | None | MISSING = MISSING
     bind: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     wait: bool | MISSING = MISSING
-    password: Annotated[str, Field(min_length=1)]
+    password: VMDisplayDevicePassword | Literal["********"]
     web: bool | MISSING = MISSING
     type: Literal["SPICE"] | MISSING = MISSING
 
@@ -1073,6 +1081,10 @@ class VmQueryVMDisplayDeviceWebPort(RootModel[int]):
     root: Annotated[int, Field(ge=5900, le=65535)]
 
 
+class VmQueryVMDisplayDevicePassword(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
 class VmQueryVMDisplayDevice(TrueNASModel):
     dtype: Literal["DISPLAY"] = "DISPLAY"
     resolution: (
@@ -1094,7 +1106,7 @@ class VmQueryVMDisplayDevice(TrueNASModel):
     web_port: VmQueryVMDisplayDeviceWebPort | None | MISSING = MISSING
     bind: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     wait: bool | MISSING = MISSING
-    password: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    password: VmQueryVMDisplayDevicePassword | Literal["********"] | MISSING = MISSING
     web: bool | MISSING = MISSING
     type: Literal["SPICE"] | MISSING = MISSING
 

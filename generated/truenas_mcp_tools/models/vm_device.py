@@ -583,6 +583,88 @@ class VMUSBDevice(TrueNASModel):
     device: VMUSBDeviceDevice | None | MISSING = MISSING
 
 
+class VmDeviceCreateVMDisplayDevicePort(RootModel[int]):
+    root: Annotated[int, Field(ge=5900, le=65535)]
+
+
+class VmDeviceCreateVMDisplayDeviceWebPort(RootModel[int]):
+    root: Annotated[int, Field(ge=5900, le=65535)]
+
+
+class VmDeviceCreateVMDisplayDevicePassword(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class VmDeviceCreateVMDisplayDevice(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    dtype: Literal["DISPLAY"]
+    resolution: (
+        Literal[
+            "1920x1200",
+            "1920x1080",
+            "1600x1200",
+            "1600x900",
+            "1400x1050",
+            "1280x1024",
+            "1280x720",
+            "1024x768",
+            "800x600",
+            "640x480",
+        ]
+        | MISSING
+    ) = MISSING
+    port: VmDeviceCreateVMDisplayDevicePort | None | MISSING = MISSING
+    web_port: VmDeviceCreateVMDisplayDeviceWebPort | None | MISSING = MISSING
+    bind: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    wait: bool | MISSING = MISSING
+    password: VmDeviceCreateVMDisplayDevicePassword | Literal["********"]
+    web: bool | MISSING = MISSING
+    type: Literal["SPICE"] | MISSING = MISSING
+
+
+class VmDeviceGetInstanceVMDisplayDevicePort(RootModel[int]):
+    root: Annotated[int, Field(ge=5900, le=65535)]
+
+
+class VmDeviceGetInstanceVMDisplayDeviceWebPort(RootModel[int]):
+    root: Annotated[int, Field(ge=5900, le=65535)]
+
+
+class VmDeviceGetInstanceVMDisplayDevicePassword(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class VmDeviceGetInstanceVMDisplayDevice(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    dtype: Literal["DISPLAY"]
+    resolution: (
+        Literal[
+            "1920x1200",
+            "1920x1080",
+            "1600x1200",
+            "1600x900",
+            "1400x1050",
+            "1280x1024",
+            "1280x720",
+            "1024x768",
+            "800x600",
+            "640x480",
+        ]
+        | MISSING
+    ) = MISSING
+    port: VmDeviceGetInstanceVMDisplayDevicePort | None | MISSING = MISSING
+    web_port: VmDeviceGetInstanceVMDisplayDeviceWebPort | None | MISSING = MISSING
+    bind: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    wait: bool | MISSING = MISSING
+    password: VmDeviceGetInstanceVMDisplayDevicePassword | Literal["********"]
+    web: bool | MISSING = MISSING
+    type: Literal["SPICE"] | MISSING = MISSING
+
+
 class VmDeviceQueryVMCDROMDevice(TrueNASModel):
     dtype: Literal["CDROM"] = "CDROM"
     path: Annotated[str | MISSING, Field(min_length=1, pattern="^/mnt/[^{}]*$")] = MISSING
@@ -617,6 +699,10 @@ class VmDeviceQueryVMDisplayDeviceWebPort(RootModel[int]):
     root: Annotated[int, Field(ge=5900, le=65535)]
 
 
+class VmDeviceQueryVMDisplayDevicePassword(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
 class VmDeviceQueryVMDisplayDevice(TrueNASModel):
     dtype: Literal["DISPLAY"] = "DISPLAY"
     resolution: (
@@ -638,7 +724,7 @@ class VmDeviceQueryVMDisplayDevice(TrueNASModel):
     web_port: VmDeviceQueryVMDisplayDeviceWebPort | None | MISSING = MISSING
     bind: Annotated[str | MISSING, Field(min_length=1)] = MISSING
     wait: bool | MISSING = MISSING
-    password: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    password: VmDeviceQueryVMDisplayDevicePassword | Literal["********"] | MISSING = MISSING
     web: bool | MISSING = MISSING
     type: Literal["SPICE"] | MISSING = MISSING
 
@@ -705,6 +791,47 @@ class VmDeviceQueryVMUSBDevice(TrueNASModel):
     device: VmDeviceQueryVMUSBDeviceDevice | None | MISSING = MISSING
 
 
+class VmDeviceUpdateVMDisplayDevicePort(RootModel[int]):
+    root: Annotated[int, Field(ge=5900, le=65535)]
+
+
+class VmDeviceUpdateVMDisplayDeviceWebPort(RootModel[int]):
+    root: Annotated[int, Field(ge=5900, le=65535)]
+
+
+class VmDeviceUpdateVMDisplayDevicePassword(RootModel[str]):
+    root: Annotated[str, Field(min_length=1)]
+
+
+class VmDeviceUpdateVMDisplayDevice(TrueNASModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    dtype: Literal["DISPLAY"]
+    resolution: (
+        Literal[
+            "1920x1200",
+            "1920x1080",
+            "1600x1200",
+            "1600x900",
+            "1400x1050",
+            "1280x1024",
+            "1280x720",
+            "1024x768",
+            "800x600",
+            "640x480",
+        ]
+        | MISSING
+    ) = MISSING
+    port: VmDeviceUpdateVMDisplayDevicePort | None | MISSING = MISSING
+    web_port: VmDeviceUpdateVMDisplayDeviceWebPort | None | MISSING = MISSING
+    bind: Annotated[str | MISSING, Field(min_length=1)] = MISSING
+    wait: bool | MISSING = MISSING
+    password: VmDeviceUpdateVMDisplayDevicePassword | Literal["********"]
+    web: bool | MISSING = MISSING
+    type: Literal["SPICE"] | MISSING = MISSING
+
+
 class VmDeviceCreateArgs(TrueNASModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -730,7 +857,7 @@ class VmDeviceCreateResultResult(TrueNASModel):
     id: int
     attributes: Annotated[
         VMCDROMDevice
-        | VMDisplayDevice
+        | VmDeviceCreateVMDisplayDevice
         | VMNICDevice
         | VMPCIDevice
         | VMRAWDevice
@@ -756,7 +883,7 @@ class VmDeviceGetInstanceResultResult(TrueNASModel):
     id: int
     attributes: Annotated[
         VMCDROMDevice
-        | VMDisplayDevice
+        | VmDeviceGetInstanceVMDisplayDevice
         | VMNICDevice
         | VMPCIDevice
         | VMRAWDevice
@@ -834,7 +961,7 @@ class VmDeviceUpdateResultResult(TrueNASModel):
     id: int
     attributes: Annotated[
         VMCDROMDevice
-        | VMDisplayDevice
+        | VmDeviceUpdateVMDisplayDevice
         | VMNICDevice
         | VMPCIDevice
         | VMRAWDevice

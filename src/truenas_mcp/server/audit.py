@@ -1,19 +1,23 @@
 """The audit log: one JSON line per tool call, with secrets redacted.
 
-Each line records who called (token ``sub`` and client), what (tool, TrueNAS method, arguments with secrets
-masked), the access decision (``allowed``, ``denied``, ``confirmed``, ``pending_confirmation``,
-``declined``), the outcome, the duration, and the job id when a TrueNAS job was started. Lines go to stdout
-(``-``, for container log collection) or to a file rotated by size. The audit logger never propagates to the
-application logs, so the two streams can be shipped and retained separately.
+Each line records who called (token ``sub`` and client), what (tool, TrueNAS method, arguments with the
+tool's secret arguments masked and any secret-named field too, as a safety net), the access decision
+(``allowed``, ``denied``, ``confirmed``, ``pending_confirmation``, ``declined``), the outcome, the
+duration, and the job id when a TrueNAS job was started. Lines go to stdout (``-``, for container log
+collection) or to a file rotated by size. The audit logger never propagates to the application logs, so
+the two streams can be shipped and retained separately. Audit files are created readable by the server's
+user only (0600), whatever the umask: they name who did what.
 """
 
 from __future__ import annotations
 
 import contextvars
 import datetime
+import io
 import json
 import logging
 import logging.handlers
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +44,7 @@ class AuditEntry:
     reason: str | None = None
     outcome: str = "ok"
     job_id: int | None = None
+    secret_inputs: tuple[str, ...] | None = None  # the tool's secret argument paths, once it is known
     extra: dict[str, Any] = field(default_factory=dict)
 
     def record(self, duration_ms: float) -> dict[str, Any]:
@@ -52,7 +57,7 @@ class AuditEntry:
             "profile": self.profile,
             "tool": self.tool,
             "method": self.method,
-            "arguments": redact.redact(self.arguments),
+            "arguments": redact.for_record(self.arguments, self.secret_inputs),
             "decision": self.decision,
             "reason": self.reason,
             "outcome": self.outcome,
@@ -81,6 +86,22 @@ class _LineFormatter(logging.Formatter):
         return redact.scrub(str(record.msg))
 
 
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
+
+
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating file handler whose files (the first and each after rotation) are created 0600."""
+
+    def _open(self) -> io.TextIOWrapper:
+        stream = open(  # noqa: SIM115 - the handler owns and closes the stream
+            self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors, opener=_private
+        )
+        assert isinstance(stream, io.TextIOWrapper)
+        os.chmod(self.baseFilename, 0o600)  # a file left by an older version may be wider
+        return stream
+
+
 class AuditLog:
     """Where audit lines go: ``-`` (stdout), ``off``, or a file path rotated at ``max_bytes``."""
 
@@ -99,7 +120,7 @@ class AuditLog:
             path = Path(target)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                handler = logging.handlers.RotatingFileHandler(
+                handler = _PrivateRotatingFileHandler(
                     path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
                 )
             except OSError as exc:

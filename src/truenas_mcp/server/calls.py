@@ -19,9 +19,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from truenas_mcp.catalog import Catalog, ToolSpec
+from truenas_mcp.catalog import Catalog, Policy, ToolSpec
 from truenas_mcp.client import TrueNASClient
-from truenas_mcp.server import audit, previews, validation
+from truenas_mcp.server import audit, previews, redact, validation
 from truenas_mcp.server.authz import RolePolicy
 from truenas_mcp.server.chain import ToolChain
 from truenas_mcp.server.confirm import (
@@ -182,7 +182,12 @@ class ToolRuntime:
     ) -> dict[str, Any]:
         known = self.catalog.by_name.get(name)
         token = arguments.pop(TOKEN_ARGUMENT, None)
-        audit.note(tool=name, method=known.method if known else None, arguments=dict(arguments))
+        audit.note(
+            tool=name,
+            method=known.method if known else None,
+            arguments=dict(arguments),
+            secret_inputs=known.policy.secret_inputs if known else None,
+        )
         try:
             tool = self.chain.resolve(ctx.profile, ctx.principal, name)
         except ToolError as exc:
@@ -191,11 +196,30 @@ class ToolRuntime:
             raise
         validated = validation.validate(tool, arguments, token)
         tier = tier_of(self.pool, self.authority, ctx)
+        hide = not self.authority.sees_secrets(ctx.principal, self._secrets_policy(tool))
+        refusal = redact.query_refusal(validated, tool.policy.secret_outputs) if hide else None
+        if refusal is not None and tool.policy.filterable:
+            audit.note(decision="denied", reason=refusal)
+            raise ToolError(f"{name}: not allowed: {refusal}", "denied")
         answer = await self._authorize_and_confirm(ctx, tool, validated, token, tier)
         if answer is not None:
             return answer
-        hide = not self.authority.sees_secrets(ctx.principal, tool.policy)
         return await self.executor.run(ctx, tool, validated, tier, hide=hide)
+
+    def _secrets_policy(self, tool: ToolSpec) -> Policy | None:
+        """The policy whose roles decide whether a caller sees this tool's secrets.
+
+        TrueNAS shows secrets to FULL_ADMIN and to holders of the namespace's write role
+        (``{role_prefix}_WRITE``, ``main.py dump_result``), not to every role that may read: SHARING_ADMIN
+        reads ``mail.config`` but gets its password masked. The recording does not name that role, but the
+        namespace's ``update`` (or ``create``) method is granted by exactly it and the roles that include
+        it. A namespace with neither shows its secrets to FULL_ADMIN only.
+        """
+        for verb in ("update", "create"):
+            writer = self.catalog.by_method.get(f"{tool.policy.namespace}.{verb}")
+            if writer is not None:
+                return writer.policy
+        return None
 
     async def _authorize_and_confirm(
         self, ctx: CallContext, tool: ToolSpec, arguments: dict[str, Any], token: str | None, tier: Tier
@@ -226,6 +250,7 @@ class ToolRuntime:
                 arguments=arguments,
                 token=token,
                 plain=plain,
+                secret_inputs=tool.policy.secret_inputs,
             )
         except ConfirmationError as exc:
             audit.note(decision="denied", reason=str(exc))

@@ -181,10 +181,16 @@ class Confirmations:
             raise ConfirmationError("the confirmation token was already used; nothing was run")
 
     def preview(
-        self, tool: str, method: str, safety: str, arguments: Mapping[str, Any], plain: str | None = None
+        self,
+        tool: str,
+        method: str,
+        safety: str,
+        arguments: Mapping[str, Any],
+        plain: str | None = None,
+        secret_inputs: tuple[str, ...] = (),
     ) -> str:
         """What the call does: ``plain`` words first when given, then exactly what TrueNAS will receive."""
-        shown = json.dumps(redact.redact(dict(arguments)), sort_keys=True, ensure_ascii=False)
+        shown = json.dumps(redact.for_preview(arguments, secret_inputs), sort_keys=True, ensure_ascii=False)
         exact = f"{tool} ({safety}) will call TrueNAS {method} with {shown}"
         return f"{tool} {plain} ({safety}: TrueNAS {method} with {shown})" if plain else exact
 
@@ -199,12 +205,13 @@ class Confirmations:
         arguments: Mapping[str, Any],
         token: str | None,
         plain: str | None = None,
+        secret_inputs: tuple[str, ...] = (),
     ) -> Outcome:
         """Decide whether this call is confirmed now, or what to answer instead of running it."""
         if token is not None:
             await self.redeem(token, principal, tool, arguments)
             return Outcome(True, "token")
-        preview = self.preview(tool, method, safety, arguments, plain)
+        preview = self.preview(tool, method, safety, arguments, plain, secret_inputs)
         if channel.input_responses is not None and channel.request_state is not None:
             await self.redeem(channel.request_state, principal, tool, arguments)
             if _accepted(channel.input_responses.get(INPUT_KEY)):
@@ -239,7 +246,7 @@ class Confirmations:
             "confirmation": {
                 "tool": tool,
                 "method": method,
-                "arguments": redact.redact(dict(arguments)),
+                "arguments": redact.for_preview(arguments, secret_inputs),
                 TOKEN_ARGUMENT: token,
                 "expires_in_seconds": int(self.ttl),
             }

@@ -120,8 +120,7 @@ class Executor:
     ) -> dict[str, Any]:
         arguments, plan = shaping.plan_query(tool, arguments, self.settings.default_limit)
         result = await client.call(tool.method, *tool.to_wire_params(arguments))
-        if hide:
-            result = redact.redact(result)
+        result = redact.for_answer(result, tool.policy.secret_outputs, sees_secrets=not hide)
         shaped = shaping.shape_result(tool, result, plan, self.settings.max_answer_bytes)
         if shaped.error is not None:
             raise ToolError(shaped.error, "too_large")
@@ -142,7 +141,10 @@ class Executor:
         record = await self._record(ctx, tool, handle.id, boot, tier)
         outcome = await jobs.wait(client, handle.id, self.settings.job_wait_seconds, ctx.progress)
         await self.ensure_same_boot(client, record)
-        return self.job_answer(tool, hidden(outcome) if hide else outcome)
+        result = redact.for_answer(outcome.result, tool.policy.secret_outputs, sees_secrets=not hide)
+        return self.job_answer(
+            tool, outcome if result is outcome.result else dataclasses.replace(outcome, result=result)
+        )
 
     async def ensure_same_boot(self, client: TrueNASClient, record: JobRecord) -> None:
         """``ToolError`` when TrueNAS is no longer on the boot the job ran on (or cannot say)."""

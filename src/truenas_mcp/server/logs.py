@@ -64,6 +64,9 @@ def configure_logging(level: str, json_logs: bool) -> None:
     root.setLevel(level)
     # uvicorn's own access log would duplicate ours without the request id.
     logging.getLogger("uvicorn.access").disabled = True
+    # The SSE transport logs every response chunk at DEBUG: answers (secrets a full administrator asked
+    # for among them) are not log material.
+    logging.getLogger("sse_starlette").setLevel(max(logging.INFO, logging.getLogger().level))
 
 
 class RequestIdMiddleware:

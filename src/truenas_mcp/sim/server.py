@@ -39,7 +39,6 @@ from truenas_mcp.sim.state import World
 from truenas_mcp.sim.validate import validate_params
 
 ADMIN_USERNAME = "truenas_admin"
-RPC_PATHS = frozenset({"/api/current", "/api/v25.04.2"})
 
 
 @dataclass(frozen=True)
@@ -248,6 +247,8 @@ class Simulator:
         """The ASGI application: WebSocket endpoints by path, everything else is plain HTTP."""
         if scope["type"] == "websocket":
             path = scope["path"]
+            from truenas_mcp.sim.http import RPC_PATHS, refuse_websocket
+
             if path in RPC_PATHS:
                 await RpcConnection(self, scope, send).serve(receive)
             elif path == "/websocket":
@@ -255,7 +256,7 @@ class Simulator:
 
                 await LegacyConnection(self, scope, send).serve(receive)
             else:
-                await send({"type": "websocket.close", "code": 1008, "reason": "Not found"})
+                await refuse_websocket(scope, send)
         elif scope["type"] == "http":
             from truenas_mcp.sim.http import handle_http
 

@@ -9,26 +9,22 @@ import subprocess
 import sys
 import time
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
+from truenas_mcp.recordings import resolve_methods
 from truenas_mcp.sim.fake import fake_result, seed_for
 
-SPEC = Path(
-    os.environ.get("TRUENAS_SPEC", Path(__file__).parents[3] / "shared/spec/truenas-25.04.2.methods.json")
-)
+SPEC = resolve_methods()  # the shared resolver: the shipped recording unless TRUENAS_MCP_SPEC names another
 PARAM_SETS: list[list[Any]] = [[], [1], ["tank", {"recursive": True}], [[["name", "=", "x"]], {"limit": 5}]]
 
 
 @cache
 def normalized_returns() -> dict[str, dict[str, Any]]:
-    if not SPEC.exists():
-        pytest.skip(f"recording not found at {SPEC}")
     normalize = pytest.importorskip("truenas_mcp_gen.normalize")
-    methods = json.loads(SPEC.read_text())
+    methods = json.loads(SPEC.data)
     return {name: normalize.normalize_schema(e["returns"][0]) for name, e in methods.items() if e["returns"]}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,6 +46,24 @@ def measure_generation(runs: int = 3) -> dict[str, Any]:
     return {"runs": runs, "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
 
 
+def measure_check(runs: int = 1) -> dict[str, Any]:
+    """``truenas-mcp-gen check`` in the checkout: regenerate into a temporary folder and compare.
+
+    CPU seconds are reported beside wall time: on a shared machine the wall clock measures the neighbours.
+    """
+    times, cpu = [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "truenas_mcp_gen.cli", "check"], check=True, capture_output=True
+        )
+        times.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return {"runs": runs, "median_s": statistics.median(times), "median_cpu_s": statistics.median(cpu)}
+
+
 def measure_import(runs: int = 5) -> dict[str, Any]:
     samples = []
     for _ in range(runs):
@@ -59,7 +78,7 @@ def measure_import(runs: int = 5) -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
-    return {"generation": measure_generation(), "import": measure_import()}
+    return {"generation": measure_generation(), "check": measure_check(), "import": measure_import()}
 
 
 if __name__ == "__main__":

@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print("generator: generation and import times ...", flush=True)
         results["generator"] = {
             "generation": generator.measure_generation(1 if quick else 3),
+            "check": generator.measure_check(1),
             "import": generator.measure_import(2 if quick else 5),
         }
     print("discovery: plain-language requests against search_tools' index ...", flush=True)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -158,12 +159,23 @@ async def pull(
     return PullResult(path=path, pin_path=pin_path, pin=pin, previous=previous, warnings=tuple(warnings))
 
 
+def current_api_url(url: str) -> str:
+    """A pull records the box's own release, so a URL without a path means ``/api/current`` (the client's
+    default, the installed tools' versioned API, would record the older API the box adapts to)."""
+    text = url.strip()
+    with_scheme = text if "://" in text else f"wss://{text}"
+    return text if urlsplit(with_scheme).path not in ("", "/") else f"{text.rstrip('/')}/api/current"
+
+
 _CREDENTIAL_VARS = ("TRUENAS_API_KEY", "TRUENAS_API_KEY_FILE", "TRUENAS_PASSWORD", "TRUENAS_PASSWORD_FILE")
 _FILE = click.Path(path_type=Path, dir_okay=False)
 
 
 @click.command("pull")
-@click.option("--url", envvar="TRUENAS_URL", required=True, help="wss://HOST/api/current  [env TRUENAS_URL]")
+@click.option(
+    "--url", envvar="TRUENAS_URL", required=True,
+    help="HOST or wss://HOST[/PATH]; without a path /api/current, the box's own API  [env TRUENAS_URL]",
+)  # fmt: skip
 @click.option(
     "--username", envvar="TRUENAS_USERNAME", required=True, help="API key owner  [env TRUENAS_USERNAME]"
 )
@@ -196,6 +208,7 @@ def pull_command(
     The secret is read from a file or an environment variable, never from the command line.
     """
     env = dict(os.environ)
+    url = current_api_url(url)
     if api_key_file or password_file:  # an explicit file replaces whatever the environment offers
         for var in _CREDENTIAL_VARS:
             env.pop(var, None)

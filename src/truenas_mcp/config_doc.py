@@ -28,7 +28,10 @@ DEFAULT_PATH = Path("docs/configuration.md")
 
 # The client model documents only some of its fields; these say what the rest mean to an operator.
 CLIENT_NOTES: dict[str, str] = {
-    "url": "TrueNAS API endpoint: wss://HOST[:PORT][/api/current] (the path defaults to /api/current)",
+    "url": (
+        "TrueNAS API endpoint: HOST[:PORT] or wss://HOST[:PORT][/PATH]; without a path "
+        "/api/v<release of the installed tools> (`/api/current` only when named)"
+    ),
     "username": "user that owns the API key (required with a key or password since 25.04)",
     "api_key": "API key `<id>-<secret>` (prefer the _FILE variant)",
     "api_key_file": "file holding the API key (a Docker/Kubernetes secret mount); re-read at each login",

@@ -81,9 +81,10 @@ def test_url_is_required_and_validated() -> None:
         ClientConfig.from_env({"TRUENAS_URL": "https://nas.example.com"})
 
 
-def test_url_without_path_means_the_current_api() -> None:
-    assert ClientConfig.build(url="wss://nas.example.com").ws_url == "wss://nas.example.com/api/current"
-    assert ClientConfig.build(url="wss://nas:8443/").ws_url == "wss://nas:8443/api/current"
+def test_url_without_path_means_the_versioned_api_of_the_installed_tools() -> None:
+    assert ClientConfig.build(url="wss://nas.example.com").ws_url == "wss://nas.example.com/api/v25.04.2"
+    assert ClientConfig.build(url="wss://nas:8443/").ws_url == "wss://nas:8443/api/v25.04.2"
+    assert ClientConfig.build(url="wss://nas/api/current").ws_url == "wss://nas/api/current"
 
 
 def test_booleans_are_parsed_strictly() -> None:

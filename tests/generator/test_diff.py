@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from truenas_mcp_gen.cli import main
 from truenas_mcp_gen.diff import diff_surfaces, format_text
 from truenas_mcp_gen.pipeline import build_surface
 
 from tests.generator.test_spec import ENTRY
+from truenas_mcp.recordings import resolve_methods
 
 
 def entry(accepts: list[Any], **extra: Any) -> dict[str, Any]:
@@ -27,10 +29,16 @@ OBJ = {
         "mode": {"_name_": "mode", "_required_": False, "type": "string", "enum": ["A", "B", "C"]},
     },
 }  # fmt: skip
+CLONE = {
+    "_name_": "data", "type": "object",
+    "properties": {name: {"_name_": name, "type": "string"} for name in ("snapshot", "dataset_dst", "props")},
+}  # fmt: skip
 OLD = {
     "thing.create": entry([OBJ]),
     "thing.gone": entry([]),
-    "zfs.snapshot.clone": entry([{"_name_": "id", "_required_": True, "type": "string"}]),
+    "zfs.snapshot.clone": entry([CLONE]),
+    "zfs.snapshot.delete": entry([{"_name_": "id", "_required_": True, "type": "string"}]),
+    "thing.delete": entry([{"_name_": "id", "_required_": True, "type": "string"}]),
     "thing.stable": entry([]),
 }
 
@@ -43,6 +51,8 @@ def new_recording() -> dict[str, Any]:
     props["mode"]["enum"] = ["A", "B"]  # an accepted value disappears
     del new["thing.gone"]
     new["pool.snapshot.clone"] = new.pop("zfs.snapshot.clone")
+    new["pool.snapshot.delete"] = new.pop("zfs.snapshot.delete")  # only an id: moves with its namespace
+    new["other.delete"] = new.pop("thing.delete")  # only an id, no evidence: removed and added, not renamed
     new["thing.added"] = entry([])
     return new
 
@@ -65,9 +75,13 @@ def test_diff_reports_additions_removals_renames_and_breaking_changes(tmp_path: 
                               ignore_unknown_overrides=True)
                 for p, r in ((old_path, "1.0"), (new_path, "2.0")))  # fmt: skip
     result = diff_surfaces(old, new)
-    assert result.added == ("thing_added",)
-    assert result.removed == ("thing_gone",)
-    assert result.renamed == (("zfs_snapshot_clone", "pool_snapshot_clone"),)
+    assert result.added == ("other_delete", "thing_added")
+    assert result.removed == ("thing_delete", "thing_gone")
+    assert result.renamed == (
+        ("zfs_snapshot_clone", "pool_snapshot_clone"),
+        ("zfs_snapshot_delete", "pool_snapshot_delete"),
+    )
+    assert result.moves == (("zfs.snapshot", "pool.snapshot", 2),)
     kinds = {(c.tool, c.kind, c.breaking) for c in result.changes}
     assert ("thing_create", "required-added", True) in kinds
     assert ("thing_create", "type-narrowed", True) in kinds
@@ -87,7 +101,11 @@ def test_diff_cli_exit_status_and_json(tmp_path: Path) -> None:
     changed = runner.invoke(main, ["diff", "--format", "json", str(old_path), str(new_path), *releases])
     assert changed.exit_code == 1, changed.output
     data = json.loads(changed.output)
-    assert data["breaking"] is True and data["removed"] == ["thing_gone"]
+    assert data["breaking"] is True and data["removed"] == ["thing_delete", "thing_gone"]
+    markdown = runner.invoke(main, ["diff", "--format", "markdown", str(old_path), str(new_path), *releases])
+    assert markdown.exit_code == 1
+    assert "| `zfs.snapshot` | `pool.snapshot` | 2 |" in markdown.output
+    assert "| `zfs_snapshot_clone` | `pool_snapshot_clone` |" in markdown.output
 
 
 def test_widening_is_not_breaking(tmp_path: Path) -> None:
@@ -103,3 +121,48 @@ def test_widening_is_not_breaking(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "type-widened" in result.output and "property-added" in result.output
+
+
+def test_results_break_callers_when_they_widen_and_inputs_when_they_narrow(tmp_path: Path) -> None:
+    old = {
+        "thing.get": entry(
+            [{"_name_": "n", "type": "string", "maxLength": 10}],
+            returns=[{"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "integer"}}}],
+        )
+    }
+    new = copy.deepcopy(old)
+    new["thing.get"]["accepts"][0]["maxLength"] = 5  # accepts less: breaks callers
+    result_schema = new["thing.get"]["returns"][0]["properties"]
+    result_schema["a"]["type"] = ["string", "null"]  # may now be null: breaks readers
+    del result_schema["b"]  # no longer there: breaks readers
+    result_schema["c"] = {"type": "string"}  # promises more: fine
+    args = [
+        "diff", str(write(tmp_path / "a", "1", old)), str(write(tmp_path / "b", "2", new)),
+        "--old-release", "1", "--new-release", "2", "--project", str(tmp_path), "--format", "json",
+    ]  # fmt: skip
+    run = CliRunner().invoke(main, args)
+    assert run.exit_code == 1, run.output
+    changes = {(c["kind"], c["detail"], c["breaking"]) for c in json.loads(run.output)["changes"]}
+    assert ("limit-narrowed", "n: maxLength 10 → 5", True) in changes
+    assert ("output-type-widened", "result.a: ['string'] → ['null', 'string']", True) in changes
+    assert ("output-property-removed", "result.b", True) in changes
+    assert ("output-property-added", "result.c", False) in changes
+
+
+NEXT = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "truenas-25.10.6.methods.json"
+REPORT = Path(__file__).resolve().parents[2] / "docs" / "api-diff-25.04.2-25.10.6.md"
+
+
+@pytest.mark.skipif(not NEXT.is_file(), reason="the 25.10.6 recording is not beside this checkout")
+def test_the_committed_25_10_6_report_is_what_diff_writes_today(tmp_path: Path) -> None:
+    shipped = resolve_methods(env={}).path
+    run = CliRunner().invoke(
+        main,
+        ["diff", str(shipped), str(NEXT), "--new-release", "25.10.6", "--project", str(tmp_path),
+         "--format", "markdown", "--output", str(tmp_path / "report.md")],
+    )  # fmt: skip
+    assert run.exit_code == 1  # 25.10.6 breaks 25.04.2 callers: the reason the client pins /api/v25.04.2
+    assert (tmp_path / "report.md").read_text() == REPORT.read_text(), (
+        "docs/api-diff-25.04.2-25.10.6.md is stale: regenerate it with the command in docs/releases.md"
+    )
+    assert "| `zfs.snapshot` | `pool.snapshot` | 9 |" in REPORT.read_text()

@@ -129,3 +129,11 @@ def test_cli_refuses_to_run_without_a_credential(tmp_path: Path) -> None:
     result = CliRunner().invoke(pull_command, ["--url", "wss://nas/", "--username", "u"], env=env)
     assert result.exit_code == 2
     assert "no credential" in result.output
+
+
+def test_a_pull_url_without_a_path_records_the_box_s_own_api() -> None:
+    from truenas_mcp_gen.pull import current_api_url
+
+    assert current_api_url("nas.example") == "nas.example/api/current"
+    assert current_api_url("wss://nas.example/") == "wss://nas.example/api/current"
+    assert current_api_url("wss://nas.example/api/v25.04.2") == "wss://nas.example/api/v25.04.2"

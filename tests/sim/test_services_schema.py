@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
+from truenas_mcp.recordings import resolve_events, resolve_methods
 from truenas_mcp.sim.services import HANDLERS
 from truenas_mcp.sim.services.local import LocalSimulator
 from truenas_mcp.sim.world_seed import demo_world
 
-SPEC = Path(
-    os.environ.get("TRUENAS_SPEC", Path(__file__).parents[3] / "shared/spec/truenas-25.04.2.methods.json")
-)
+SPEC = resolve_methods()  # the shared resolver: the shipped recording unless TRUENAS_MCP_SPEC names another
 
 # Read-only calls whose answer must validate, with arguments that hit real rows of the demo world.
 READ_CALLS: list[tuple[str, list[Any]]] = [
@@ -135,16 +132,13 @@ WRITE_CALLS: list[tuple[str, list[Any]]] = [
 ]
 
 
-EVENTS = (
-    frozenset(json.loads(SPEC.with_name("truenas-25.04.2.events.json").read_text())) if SPEC.exists() else ()
-)
+EVENTS = frozenset(json.loads(resolve_events(SPEC) or b"{}"))
 
 
 @cache
 def recording() -> dict[str, Any]:
-    if not SPEC.exists():
-        pytest.skip(f"recording not found at {SPEC}")
-    return json.loads(SPEC.read_text())
+    data: dict[str, Any] = json.loads(SPEC.data)
+    return data
 
 
 def _is_string(checker: Any, value: Any) -> bool:

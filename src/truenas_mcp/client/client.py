@@ -16,7 +16,7 @@ import random
 from typing import Any
 
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import InvalidHandshake, InvalidURI
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
 from truenas_mcp import __version__
 from truenas_mcp.client.config import ClientConfig, Credential
@@ -37,7 +37,8 @@ from truenas_mcp.client.errors import (
 from truenas_mcp.client.events import CallFn, EventHub, EventStream
 from truenas_mcp.client.files import FileTransfer, UploadData
 from truenas_mcp.client.jobs import Job, JobHandle, JobTracker, ProgressCallback, job_outcome
-from truenas_mcp.client.transport import build_ssl_context, check_transport, parse_endpoint
+from truenas_mcp.client.transport import build_ssl_context, check_transport
+from truenas_mcp.client.versions import check_api_version
 
 log = logging.getLogger("truenas_mcp.client")
 
@@ -58,7 +59,7 @@ class TrueNASClient:
 
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
-        self._endpoint = parse_endpoint(config.url)
+        self._endpoint = config.endpoint
         self._ssl = build_ssl_context(self._endpoint, verify=config.verify_tls, ca_bundle=config.ca_bundle)
         self._conn: Connection | None = None
         self._ready = asyncio.Event()
@@ -262,6 +263,8 @@ class TrueNASClient:
                 self._endpoint, credential.kind, allow_insecure=self.config.allow_insecure_transport
             )
         url = self._endpoint.ws_url
+        if not self._ever_connected:
+            await check_api_version(self._endpoint, self._ssl, self.config.connect_timeout)
         try:
             ws = await ws_connect(
                 url,
@@ -275,6 +278,13 @@ class TrueNASClient:
             )
         except InvalidURI as exc:
             raise ClientConfigError(f"TRUENAS_URL: {exc}") from exc
+        except InvalidStatus as exc:
+            if exc.response.status_code == 404:  # the box has no such endpoint: retrying will not help
+                raise ClientConfigError(
+                    f"TrueNAS at {self._endpoint.host} does not serve {self._endpoint.path} (HTTP 404); "
+                    "set TRUENAS_URL to an API version the box offers (GET /api/versions lists them)"
+                ) from exc
+            raise NotConnectedError(f"cannot connect to {url}: {exc}") from exc
         except (OSError, InvalidHandshake, TimeoutError) as exc:
             raise NotConnectedError(f"cannot connect to {url}: {exc or type(exc).__name__}") from exc
         conn = Connection(ws, max_in_flight=self.config.max_in_flight, on_notification=self._hub.dispatch)
@@ -288,9 +298,22 @@ class TrueNASClient:
         except BaseException:
             await conn.close()
             raise
+        if not self._ever_connected:
+            await self._announce(conn)
         self._conn = conn
         self._ever_connected = True
         self._ready.set()
+
+    async def _announce(self, conn: Connection) -> None:
+        """Log which box and which API this client speaks (the versioned endpoint hides the box's own)."""
+        try:
+            version = await conn.call("system.version", [], self.config.connect_timeout)
+        except TrueNASError:
+            version = "(version not readable by this user)"
+        log.info(
+            "connected to TrueNAS %s at %s, speaking API %s",
+            version, self._endpoint.host, self._endpoint.api_version or self._endpoint.path,
+        )  # fmt: skip
 
     async def _login(self, conn: Connection, credential: Credential) -> None:
         secret = credential.secret.get_secret_value()

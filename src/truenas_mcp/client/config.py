@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from truenas_mcp.client.errors import ClientConfigError
-from truenas_mcp.client.transport import DEFAULT_PATH, parse_endpoint
+from truenas_mcp.client.transport import Endpoint, installed_release, parse_endpoint, versioned_path
 
 # Field → environment variable. The env names are what operators see in error messages.
 ENV_VARS: dict[str, str] = {
@@ -65,7 +65,11 @@ class ClientConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    url: str = Field(description="wss://HOST[:PORT][/api/current]; the path defaults to /api/current")
+    url: str = Field(
+        description="HOST[:PORT] or wss://HOST[:PORT][/PATH]; without a path, /api/v<release of the tools>"
+    )
+    # The API release spoken when ``url`` has no path; None: the release of the installed tool catalogue.
+    api_release: str | None = None
     username: str | None = None
     api_key: SecretStr | None = None
     api_key_file: Path | None = None
@@ -90,7 +94,7 @@ class ClientConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        parse_endpoint(self.url)  # raises ClientConfigError naming TRUENAS_URL
+        _ = self.endpoint  # raises ClientConfigError naming TRUENAS_URL
         given = [
             name for name in ("api_key", "api_key_file", "password", "password_file") if getattr(self, name)
         ]
@@ -119,8 +123,13 @@ class ClientConfig(BaseModel):
         return self
 
     @property
+    def endpoint(self) -> Endpoint:
+        """Where to connect: ``url`` with the tools' versioned API path when it names none."""
+        return parse_endpoint(self.url, versioned_path(self.api_release or installed_release()))
+
+    @property
     def ws_url(self) -> str:
-        return parse_endpoint(self.url).ws_url
+        return self.endpoint.ws_url
 
     def credential(self) -> Credential | None:
         """The login secret, re-reading secret files so rotation takes effect on the next login."""
@@ -159,7 +168,9 @@ class ClientConfig(BaseModel):
             values[name] = _parse_bool(var, raw) if name in _BOOL_FIELDS else raw
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "url" not in values:
-            raise ClientConfigError(f"{ENV_VARS['url']} is not set (expected wss://HOST{DEFAULT_PATH})")
+            raise ClientConfigError(
+                f"{ENV_VARS['url']} is not set (expected HOST or wss://HOST[/api/vRELEASE])"
+            )
         return cls.build(**values)
 
 

@@ -18,7 +18,28 @@ from truenas_mcp.client.errors import ClientConfigError, InsecureTransportError
 
 log = logging.getLogger("truenas_mcp.client")
 
-DEFAULT_PATH = "/api/current"
+CURRENT_PATH = "/api/current"
+# Used when no tool catalogue is installed to say which release the client speaks.
+FALLBACK_RELEASE = "25.04.2"
+
+
+def versioned_path(release: str) -> str:
+    """``25.04.2`` → ``/api/v25.04.2``: the endpoint a box keeps serving for that API after upgrades."""
+    return f"/api/v{release}"
+
+
+def installed_release() -> str:
+    """The release of the installed tool catalogue (its entry point's name), without importing it.
+
+    The client speaks the API the tools were generated from; with no catalogue (or several) the shipped
+    release is assumed, and TRUENAS_URL can name any endpoint explicitly.
+    """
+    from importlib.metadata import entry_points
+
+    from truenas_mcp.catalog import ENTRY_POINT_GROUP
+
+    names = sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+    return names[0] if len(names) == 1 else FALLBACK_RELEASE
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +51,14 @@ class Endpoint:
     host: str
     secure: bool
     loopback: bool
+    path: str = CURRENT_PATH
+
+    @property
+    def api_version(self) -> str | None:
+        """``v25.04.2`` for ``/api/v25.04.2``, ``current`` for ``/api/current``, None for other paths."""
+        if self.path.startswith("/api/") and self.path.count("/") == 2:
+            return self.path.removeprefix("/api/")
+        return None
 
 
 def is_loopback_host(host: str) -> bool:
@@ -44,9 +73,13 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def parse_endpoint(url: str) -> Endpoint:
-    """Validate ``TRUENAS_URL``; an empty path means the current JSON-RPC API, ``/api/current``."""
-    parts = urlsplit(url.strip())
+def parse_endpoint(url: str, default_path: str = CURRENT_PATH) -> Endpoint:
+    """Validate ``TRUENAS_URL``: a host (``nas.example``, ``nas.example:8443``, meaning ``wss://``) or a full
+    ``ws(s)://`` URL; without a path it means ``default_path`` (the client passes its versioned API)."""
+    text = url.strip()
+    if text and "://" not in text:
+        text = f"wss://{text}"
+    parts = urlsplit(text)
     if parts.scheme not in ("ws", "wss"):
         raise ClientConfigError(
             f"TRUENAS_URL={url!r}: scheme must be wss:// (or ws:// for loopback), "
@@ -63,7 +96,7 @@ def parse_endpoint(url: str) -> Endpoint:
         raise ClientConfigError(
             "TRUENAS_URL must not carry credentials; use TRUENAS_USERNAME and a secret file"
         )
-    path = parts.path if parts.path not in ("", "/") else DEFAULT_PATH
+    path = parts.path if parts.path not in ("", "/") else default_path
     secure = parts.scheme == "wss"
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
@@ -75,6 +108,7 @@ def parse_endpoint(url: str) -> Endpoint:
         host=host,
         secure=secure,
         loopback=is_loopback_host(host),
+        path=path,
     )
 
 

@@ -20,7 +20,7 @@ import httpx
 
 from truenas_mcp.client import Job, JobAbortedError, JobFailedError, JobWaitTimeoutError, TrueNASClient
 from truenas_mcp.client.errors import ProtocolError, TransferError
-from truenas_mcp.client.transport import build_ssl_context, parse_endpoint
+from truenas_mcp.client.transport import build_ssl_context
 
 log = logging.getLogger("truenas_mcp.server.jobs")
 
@@ -148,7 +148,7 @@ async def download(
     if not (isinstance(answer, list) and len(answer) == 2 and isinstance(answer[0], int)):
         raise ProtocolError(f"core.download({method}) answered {answer!r}, expected [job_id, url]")
     job_id, url = answer
-    endpoint = parse_endpoint(client.config.url)
+    endpoint = client.config.endpoint
     verify: Any = build_ssl_context(
         endpoint, verify=client.config.verify_tls, ca_bundle=client.config.ca_bundle
     )

@@ -25,7 +25,28 @@ from truenas_mcp.sim.recording import Recording
 from truenas_mcp.sim.roles import expand
 from truenas_mcp.sim.state import World
 
+# ``main.py``: every ``middlewared/api/v*`` folder is routed at ``/api/<version>``, ``/api/current`` is the
+# newest, and ``GET /api/versions`` lists them all except ``v24.10`` (routed, but no longer advertised).
 API_VERSIONS = ["v25.04.0", "v25.04.1", "v25.04.2"]
+RPC_PATHS = frozenset({"/api/current", "/api/v24.10", *(f"/api/{version}" for version in API_VERSIONS)})
+
+
+async def refuse_websocket(scope: dict[str, Any], send: Any) -> None:
+    """An unknown WebSocket path gets what aiohttp answers for a route it lacks: HTTP 404 ``404: Not Found``.
+
+    Without the ASGI ``websocket.http.response`` extension the server can only close the handshake (403).
+    """
+    if "websocket.http.response" in scope.get("extensions", {}):
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": 404,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+            }
+        )
+        await send({"type": "websocket.http.response.body", "body": b"404: Not Found"})
+    else:
+        await send({"type": "websocket.close", "code": 1008, "reason": "Not found"})
 
 
 class HttpHost(Host, Protocol):

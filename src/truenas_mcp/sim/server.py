@@ -35,7 +35,7 @@ from truenas_mcp.sim.engine import not_simulated
 from truenas_mcp.sim.engine.build import engine_handlers
 from truenas_mcp.sim.errors import CallError
 from truenas_mcp.sim.faults import Faults
-from truenas_mcp.sim.http import handle_http
+from truenas_mcp.sim.http import RPC_PATHS, handle_http, refuse_websocket
 from truenas_mcp.sim.jobs import Job, JobManager
 from truenas_mcp.sim.legacy import LegacyConnection
 from truenas_mcp.sim.protocol import LARGE_MESSAGE_MAX, Connection, MethodNotFoundError, RpcConnection
@@ -71,7 +71,6 @@ class Credential:
         return f"user {self.username}: " + " ".join(parts)
 
 
-RPC_PATHS = frozenset({"/api/current", "/api/v25.04.2"})
 
 
 @dataclass(frozen=True)
@@ -332,7 +331,7 @@ class Simulator:
             elif path == "/websocket":
                 await LegacyConnection(self, scope, send).serve(receive)
             else:
-                await send({"type": "websocket.close", "code": 1008, "reason": "Not found"})
+                await refuse_websocket(scope, send)
         elif scope["type"] == "http":
             await handle_http(self, scope, receive, send)
 

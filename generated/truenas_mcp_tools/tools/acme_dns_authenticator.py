@@ -36,6 +36,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -70,6 +73,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Stores API credentials of a DNS provider.",
+            secret_inputs=("attributes",),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(
@@ -108,6 +114,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -151,6 +160,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(
@@ -202,6 +214,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.attributes",
+                "attributes",
+            ),
         ),
         params=(
             Param(
@@ -260,6 +278,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Changes stored API credentials of a DNS provider.",
+            secret_inputs=("dns_authenticator_update.attributes",),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(

@@ -37,6 +37,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Mints, resets or removes a TrueNAS credential that logs in as a user; only a full administrator may hand out or revoke logins.",
+            secret_inputs=(),
+            secret_outputs=(
+                "key",
+                "keyhash",
+            ),
         ),
         params=(
             Param(
@@ -77,6 +83,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Mints, resets or removes a TrueNAS credential that logs in as a user; only a full administrator may hand out or revoke logins. Deleting the server's own key locks it out.",
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -118,6 +127,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=("keyhash",),
         ),
         params=(
             Param(
@@ -165,6 +177,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=("*.keyhash",),
         ),
         params=(),
         flatten=False,
@@ -200,6 +215,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.keyhash",
+                "keyhash",
+            ),
         ),
         params=(
             Param(
@@ -260,6 +281,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Mints, resets or removes a TrueNAS credential that logs in as a user; only a full administrator may hand out or revoke logins. A reset of the server's own key locks the server out.",
+            secret_inputs=(),
+            secret_outputs=(
+                "key",
+                "keyhash",
+            ),
         ),
         params=(
             Param(

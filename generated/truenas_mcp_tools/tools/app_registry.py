@@ -33,6 +33,15 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(
+                "password",
+                "username",
+            ),
+            secret_outputs=(
+                "password",
+                "username",
+            ),
         ),
         params=(
             Param(
@@ -69,6 +78,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -110,6 +122,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "password",
+                "username",
+            ),
         ),
         params=(
             Param(
@@ -157,6 +175,14 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.password",
+                "*.username",
+                "password",
+                "username",
+            ),
         ),
         params=(
             Param(
@@ -213,6 +239,15 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(
+                "data.password",
+                "data.username",
+            ),
+            secret_outputs=(
+                "password",
+                "username",
+            ),
         ),
         params=(
             Param(

@@ -33,6 +33,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Mints a one-time password that logs in as the named user.",
+            secret_inputs=(),
+            secret_outputs=("*",),
         ),
         params=(
             Param(
@@ -69,6 +72,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Mints a token that authenticates as the server's own TrueNAS account.",
+            secret_inputs=(),
+            secret_outputs=("*",),
         ),
         params=(
             Param(
@@ -124,6 +130,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=True,
             excluded="Logging in is the MCP server's job; through a tool it would change the identity of the shared connection.",
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -171,6 +180,14 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=True,
             excluded="Logging in is the MCP server's job; through a tool it would change the identity of the shared connection.",
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(
+                "login_data.api_key",
+                "login_data.otp_token",
+                "login_data.password",
+                "login_data.token",
+            ),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -207,6 +224,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=True,
             excluded="Part of an interactive login (OTP step) that the MCP server performs itself.",
             reviewed=True,
+            admin_only=None,
+            secret_inputs=("otp_token",),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -243,6 +263,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=True,
             excluded="Logging in is the MCP server's job; through a tool it would change the identity of the shared connection.",
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -279,6 +302,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=True,
             excluded="Logging in is the MCP server's job; through a tool it would change the identity of the shared connection.",
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -315,6 +341,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded="Would log out the MCP server's own connection and break every later call.",
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -345,6 +374,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -378,6 +410,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=True,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -413,6 +448,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -469,6 +507,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -510,6 +551,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Ends every other login session, including other replicas of this server.",
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -540,6 +584,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Ends another login session, which may be the server's own or a full administrator's.",
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(

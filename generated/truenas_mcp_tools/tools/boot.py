@@ -33,6 +33,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -75,6 +78,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -114,6 +120,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -147,6 +156,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -177,6 +189,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -218,6 +233,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -248,6 +266,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(

@@ -33,6 +33,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Signs a certificate with a CA's private key: issues an identity others trust.",
+            secret_inputs=(),
+            secret_outputs=(
+                "issuer",
+                "privatekey",
+            ),
         ),
         params=(
             Param(
@@ -71,6 +77,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Imports or creates a certificate authority with its private key.",
+            secret_inputs=(
+                "passphrase",
+                "privatekey",
+            ),
+            secret_outputs=("privatekey",),
         ),
         params=(
             Param(
@@ -109,6 +121,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -152,6 +167,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "issuer",
+                "privatekey",
+            ),
         ),
         params=(
             Param(
@@ -203,6 +224,14 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.issuer",
+                "*.privatekey",
+                "issuer",
+                "privatekey",
+            ),
         ),
         params=(
             Param(
@@ -248,6 +277,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=("privatekey",),
         ),
         params=(
             Param(

@@ -33,6 +33,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -70,6 +73,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="The configuration file holds every stored credential, decryptable with the included secret seed.",
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -107,6 +113,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded="The server cannot carry a file into an upload pipe (no bounded file argument), so this method is not served; use the TrueNAS web UI or API for it.",
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,

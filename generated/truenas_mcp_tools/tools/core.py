@@ -33,6 +33,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -70,6 +73,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -118,6 +124,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded="Starts a remote Python debugger inside the middleware: arbitrary code execution, not a task for an agent.",
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -155,6 +164,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded="The download tools fetch their file through core.download themselves; a bare download URL is no use to a client and would bypass those tools' confirmation.",
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -208,6 +220,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -251,6 +266,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -287,6 +305,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -334,6 +355,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -370,6 +394,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -400,6 +427,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -436,6 +466,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded="Acts on an interactive /websocket/shell session, which MCP clients do not have.",
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -482,6 +515,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=True,
             excluded="Changes the error encoding of the MCP server's own connection, which its client relies on.",
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -518,6 +554,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded="Event subscriptions deliver messages to the connection, not to a tool call; the server manages its own.",
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -554,6 +593,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded="Event subscriptions deliver messages to the connection, not to a tool call; the server manages its own.",
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(

@@ -33,6 +33,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -84,6 +87,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -120,6 +126,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -162,6 +171,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -204,6 +216,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -258,6 +273,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -322,6 +340,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -358,6 +379,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded="The server cannot carry a file into an upload pipe (no bounded file argument), so this method is not served; use the TrueNAS web UI or API for it.",
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -404,6 +428,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -444,6 +471,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -484,6 +514,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -526,6 +559,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -568,6 +604,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(

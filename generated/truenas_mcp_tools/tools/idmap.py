@@ -38,6 +38,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -73,6 +76,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -103,6 +109,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -133,6 +142,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=("options.ldap_user_dn_password",),
+            secret_outputs=("options.ldap_user_dn_password",),
         ),
         params=(
             Param(
@@ -169,6 +181,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -210,6 +225,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=("options.ldap_user_dn_password",),
         ),
         params=(
             Param(
@@ -257,6 +275,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.options.ldap_user_dn_password",
+                "options.ldap_user_dn_password",
+            ),
         ),
         params=(
             Param(
@@ -300,6 +324,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=("idmap_update.options.ldap_user_dn_password",),
+            secret_outputs=("options.ldap_user_dn_password",),
         ),
         params=(
             Param(

@@ -38,6 +38,15 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(
+                "peersecret",
+                "secret",
+            ),
+            secret_outputs=(
+                "peersecret",
+                "secret",
+            ),
         ),
         params=(
             Param(
@@ -79,6 +88,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -124,6 +136,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "peersecret",
+                "secret",
+            ),
         ),
         params=(
             Param(
@@ -175,6 +193,14 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.peersecret",
+                "*.secret",
+                "peersecret",
+                "secret",
+            ),
         ),
         params=(
             Param(
@@ -236,6 +262,15 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(
+                "data.peersecret",
+                "data.secret",
+            ),
+            secret_outputs=(
+                "peersecret",
+                "secret",
+            ),
         ),
         params=(
             Param(

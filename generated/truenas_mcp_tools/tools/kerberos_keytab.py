@@ -33,6 +33,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Stores a Kerberos keytab: the host's long-term Kerberos keys.",
+            secret_inputs=("file",),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -70,6 +73,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -111,6 +117,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=("file",),
         ),
         params=(
             Param(
@@ -160,6 +169,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.file",
+                "file",
+            ),
         ),
         params=(
             Param(
@@ -203,6 +218,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Replaces a Kerberos keytab: the host's long-term Kerberos keys.",
+            secret_inputs=("kerberos_keytab_update.file",),
+            secret_outputs=(),
         ),
         params=(
             Param(

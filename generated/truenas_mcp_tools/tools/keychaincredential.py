@@ -36,6 +36,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Stores an SSH private key or SSH connection credential used to log in to other systems.",
+            secret_inputs=("keychain_credential_create.attributes",),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(
@@ -77,6 +80,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Removes a stored SSH credential that replication and rsync tasks log in with.",
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -124,6 +130,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Returns a new SSH private key in clear.",
+            secret_inputs=(),
+            secret_outputs=("private_key",),
         ),
         params=(),
         flatten=False,
@@ -164,6 +173,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(
@@ -214,6 +226,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.attributes",
+                "attributes",
+            ),
         ),
         params=(
             Param(
@@ -273,6 +291,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -316,6 +337,13 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Creates an SSH key pair and installs it on a remote system: a new credential.",
+            secret_inputs=(
+                "options.semi_automatic_setup.otp_token",
+                "options.semi_automatic_setup.password",
+                "options.semi_automatic_setup.token",
+            ),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(
@@ -359,6 +387,14 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Logs in to a remote TrueNAS with a password or token and installs a key there.",
+            secret_inputs=(
+                "otp_token",
+                "password",
+                "private_key",
+                "token",
+            ),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(
@@ -402,6 +438,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Changes a stored SSH private key or SSH connection credential.",
+            secret_inputs=("keychain_credential_update.attributes",),
+            secret_outputs=("attributes",),
         ),
         params=(
             Param(
@@ -451,6 +490,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(

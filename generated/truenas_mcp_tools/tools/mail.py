@@ -38,6 +38,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "oauth",
+                "pass",
+            ),
         ),
         params=(),
         flatten=False,
@@ -68,6 +74,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -98,6 +107,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded="The server cannot carry a file into an upload pipe (no bounded file argument), so this method is not served; use the TrueNAS web UI or API for it.",
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(
+                "mail_update.oauth",
+                "mail_update.pass",
+            ),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -139,6 +154,16 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(
+                "oauth",
+                "pass",
+            ),
+            secret_outputs=(
+                "oauth",
+                "oauth.refresh_token",
+                "pass",
+            ),
         ),
         params=(
             Param(

@@ -36,6 +36,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -75,6 +78,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -117,6 +123,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -165,6 +174,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -208,6 +220,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -247,6 +262,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(

@@ -38,6 +38,13 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "community",
+                "v3_password",
+                "v3_privpassphrase",
+            ),
         ),
         params=(),
         flatten=False,
@@ -68,6 +75,17 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(
+                "community",
+                "v3_password",
+                "v3_privpassphrase",
+            ),
+            secret_outputs=(
+                "community",
+                "v3_password",
+                "v3_privpassphrase",
+            ),
         ),
         params=(
             Param(

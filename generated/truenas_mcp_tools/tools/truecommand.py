@@ -38,6 +38,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=("api_key",),
         ),
         params=(),
         flatten=False,
@@ -68,6 +71,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Sets the API key with which TrueCommand manages this NAS with full rights.",
+            secret_inputs=("api_key",),
+            secret_outputs=("api_key",),
         ),
         params=(
             Param(

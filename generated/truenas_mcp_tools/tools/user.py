@@ -33,6 +33,14 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Creates a login (password, SSH key, group memberships that carry privileges).",
+            secret_inputs=("password",),
+            secret_outputs=(
+                "password",
+                "password_history",
+                "smbhash",
+                "unixhash",
+            ),
         ),
         params=(
             Param(
@@ -69,6 +77,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Removes a login, possibly the server's own account or a full administrator's.",
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -116,6 +127,13 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "password_history",
+                "smbhash",
+                "unixhash",
+            ),
         ),
         params=(
             Param(
@@ -163,6 +181,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -198,6 +219,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -234,6 +258,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=True,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(),
         flatten=False,
@@ -269,6 +296,16 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(
+                "*.password_history",
+                "*.smbhash",
+                "*.unixhash",
+                "password_history",
+                "smbhash",
+                "unixhash",
+            ),
         ),
         params=(
             Param(
@@ -325,6 +362,13 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Replaces a user's two-factor secret; the old authenticator stops working.",
+            secret_inputs=(),
+            secret_outputs=(
+                "password_history",
+                "smbhash",
+                "unixhash",
+            ),
         ),
         params=(
             Param(
@@ -366,6 +410,12 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Sets a user's password.",
+            secret_inputs=(
+                "new_password",
+                "old_password",
+            ),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -402,6 +452,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=True,
             excluded=None,
             reviewed=True,
+            admin_only="Sets the password of the local administrator account.",
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -454,6 +507,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only=None,
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -491,6 +547,9 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Removes a user's second factor, weakening that login.",
+            secret_inputs=(),
+            secret_outputs=(),
         ),
         params=(
             Param(
@@ -527,6 +586,14 @@ TOOLS: tuple[ToolSpec, ...] = (
             no_auth=False,
             excluded=None,
             reviewed=True,
+            admin_only="Changes a login's password, SSH keys, groups (and so privileges), sudo rights or lock state; the server's own account among them.",
+            secret_inputs=("user_update.password",),
+            secret_outputs=(
+                "password",
+                "password_history",
+                "smbhash",
+                "unixhash",
+            ),
         ),
         params=(
             Param(

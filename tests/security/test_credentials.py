@@ -40,6 +40,7 @@ class Served:
     url: str
     secret: bytes
     log: list[str]
+    key_dir: Path
 
     def token(self, *scopes: str, subject: str = "caller") -> str:
         return mint_token(
@@ -140,7 +141,7 @@ async def per_role(sim: RunningSimulator, tmp_path: Path) -> AsyncIterator[Serve
     for name in ("TRUENAS_USERNAME", "TRUENAS_API_KEY", "TRUENAS_API_KEY_FILE", "TRUENAS_MCP_CONFIG"):
         env[name] = ""
     async with serve_process(env) as log:
-        yield Served(f"http://127.0.0.1:{port}", secret, log)
+        yield Served(f"http://127.0.0.1:{port}", secret, log, tmp_path)
 
 
 def _key_owners(result: Any) -> set[str]:
@@ -170,18 +171,22 @@ async def test_each_token_runs_as_the_truenas_user_of_its_tier(per_role: Served)
     )
 
 
-async def test_truenas_refuses_a_sharing_admin_minting_a_key_for_the_admin(
+async def test_a_sharing_admin_cannot_mint_a_key_for_the_admin_through_the_server_or_its_own_user(
     per_role: Served, sim: RunningSimulator
 ) -> None:
     before = [row["id"] for row in sim.world.table("api_key")]
+    arguments = {"name": "stolen", "username": "truenas_admin"}
     async with per_role.client(per_role.token("truenas:SHARING_ADMIN")) as client:
-        arguments = {"name": "stolen", "username": "truenas_admin"}
-        preview = await client.call_tool("api_key_create", arguments)
-        confirmation = preview.structured_content["confirmation"]["confirmation_token"]
-        # The caller confirms its own call: that is no authority, and TrueNAS (as carol) refuses.
-        minted = await client.call_tool("api_key_create", {**arguments, "confirmation_token": confirmation})
-    assert minted.is_error
-    assert "Only full administrators may create keys for other users" in text(minted)
+        refused = await client.call_tool("api_key_create", arguments)
+    # Identity tools are FULL_ADMIN-only at the MCP layer: refused before any preview could be confirmed.
+    assert refused.is_error
+    assert "truenas:FULL_ADMIN" in text(refused)
+    # And the TrueNAS user behind the sharing tier (carol) is refused by TrueNAS itself.
+    key = (per_role.key_dir / "sharing.key").read_text().strip()
+    carol = TrueNASClient(ClientConfig.build(url=sim.url, username="carol", api_key=key))
+    async with carol:
+        with pytest.raises(Exception, match="lacks privileges to create or modify API keys of other users"):
+            await carol.call("api_key.create", arguments)
     assert [row["id"] for row in sim.world.table("api_key")] == before
 
 

@@ -88,11 +88,9 @@ def measure() -> dict[str, Any]:
     """Scores on the tuning part, the held-out part and all requests, with the server's own index."""
     from truenas_mcp.catalog import load_catalog
     from truenas_mcp.server.discovery import SearchIndex
-    from truenas_mcp.server.profiles import Profiles
 
     catalog = load_catalog()
-    profiles = Profiles(catalog, job_wait_seconds=30)
-    index = SearchIndex(tool for tool in catalog if tool.name not in profiles.excluded)
+    index = SearchIndex(tool for tool in catalog if tool.policy.excluded is None)
 
     def search(text: str, limit: int) -> list[str]:
         return [hit.name for hit in index.search(text, limit, lambda _: True)]

@@ -53,6 +53,10 @@ ANSWERS: tuple[Answer, ...] = (
     Answer("snapshots_default", "snapshots, server defaults (limit 50)", "zfs_snapshot_query", {}),
     Answer("snapshots_select", "snapshots, default limit + select name/dataset", "zfs_snapshot_query",
            {"options": {"select": ["name", "dataset"]}}),
+    Answer("describe_query", "describe_tool pool_dataset_query", "describe_tool",
+           {"name": "pool_dataset_query"}),
+    Answer("describe_largest", "describe_tool pool_dataset_create (largest answer)", "describe_tool",
+           {"name": "pool_dataset_create"}),
 )  # fmt: skip
 
 

@@ -8,6 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from truenas_mcp_gen.errors import Diagnostic, Severity
 from truenas_mcp_gen.pipeline import GenerateConfig, generate
 
 
@@ -17,10 +18,15 @@ class Drift:
     removed: tuple[str, ...]  # committed files generation would not produce
     changed: tuple[str, ...]
     first_diff: str
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity >= Severity.ERROR)
 
     @property
     def clean(self) -> bool:
-        return not (self.added or self.removed or self.changed)
+        return not (self.added or self.removed or self.changed or self.errors)
 
 
 def _files(root: Path) -> dict[str, Path]:
@@ -59,8 +65,9 @@ def compare(expected_root: Path, actual_root: Path) -> Drift:
 
 
 def check(config: GenerateConfig) -> Drift:
-    """Compare a fresh generation with ``config.out`` (which is left untouched)."""
+    """Compare a fresh generation with ``config.out_dir`` (which is left untouched); errors fail it too."""
     with tempfile.TemporaryDirectory(prefix="truenas-mcp-check-") as tmp:
         fresh = Path(tmp) / "generated"
-        generate(dataclasses.replace(config, out=fresh, pin_if_missing=False))
-        return compare(fresh, config.out)
+        result = generate(dataclasses.replace(config, out=fresh, pin_if_missing=False))
+        drift = compare(fresh, config.out_dir) if result.written else compare(config.out_dir, config.out_dir)
+        return dataclasses.replace(drift, diagnostics=result.diagnostics)

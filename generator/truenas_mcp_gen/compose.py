@@ -227,6 +227,7 @@ def build_tool(method: Method, overrides: Overrides, diagnostics: list[Diagnosti
             filterable=method.filterable,
             no_auth=method.no_auth,
             excluded=entry.exclude if entry else None,
+            reviewed=overrides.is_reviewed(method.name),
         ),
         params=params,
         flatten=flatten,

@@ -196,3 +196,7 @@ def format_text(diff: SurfaceDiff) -> str:
         f"{len(diff.changes)} changes; {total_breaking} breaking"
     )
     return "\n".join(lines)
+
+
+def format_markdown(diff: SurfaceDiff) -> str:
+    return format_text(diff) + "\n"

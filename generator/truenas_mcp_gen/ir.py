@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from truenas_mcp.catalog import Annotations, Safety
-from truenas_mcp_gen.errors import Diagnostic
+from truenas_mcp_gen.dialect import Entry, EntryReader
+from truenas_mcp_gen.errors import Diagnostic, Severity
 from truenas_mcp_gen.normalize import normalize_schema
 from truenas_mcp_gen.spec import Recording
 
@@ -74,6 +75,7 @@ class ToolPolicy:
     filterable: bool
     no_auth: bool
     excluded: str | None = None
+    reviewed: bool = True  # False: no reviewed override; the verb rules' policy was applied unchecked
 
 
 @dataclass(frozen=True)
@@ -138,40 +140,49 @@ def partial_update(name: str, params: tuple[MethodParam, ...]) -> tuple[MethodPa
     )
 
 
-def build_method(name: str, entry: Mapping[str, Any], diagnostics: list[Diagnostic]) -> Method:
+def build_method(name: str, entry: Entry, diagnostics: list[Diagnostic]) -> Method:
     params = tuple(
         MethodParam(
-            wire_name=str(raw.get("_name_") or f"arg{i}"),
+            wire_name=str(raw.get("_name_") or f"arg{i}") if isinstance(raw, dict) else f"arg{i}",
             schema=normalize_schema(raw, method=name, pointer=f"/accepts/{i}", diagnostics=diagnostics),
             required=_effectively_required(raw),
         )
-        for i, raw in enumerate(entry["accepts"])
+        for i, raw in enumerate(entry.accepts)
     )
-    returns = entry["returns"]
+    returns = entry.returns
     return Method(
         name=name,
         namespace=namespace_of(name),
         verb=name.rpartition(".")[2],
-        description=entry["description"] or "",
+        description=entry.description,
         params=partial_update(name, params),
         returns=(
             normalize_schema(returns[0], method=name, pointer="/returns/0", diagnostics=diagnostics)
             if returns
             else None
         ),
-        job=bool(entry["job"]),
-        filterable=bool(entry["filterable"]),
-        item_method=bool(entry["item_method"]),
-        no_auth=bool(entry["no_auth_required"]),
-        roles=tuple(entry["roles"] or ()),
-        downloadable=bool(entry["downloadable"]),
-        uploadable=bool(entry["uploadable"]),
-        require_websocket=bool(entry["require_websocket"]),
-        examples={k: tuple(v) for k, v in sorted((entry["examples"] or {}).items())},
+        job=entry.job,
+        filterable=entry.filterable,
+        item_method=entry.item_method,
+        no_auth=entry.no_auth,
+        roles=entry.roles,
+        downloadable=entry.downloadable,
+        uploadable=entry.uploadable,
+        require_websocket=entry.require_websocket,
+        examples={k: tuple(v) for k, v in sorted(entry.examples.items()) if isinstance(v, list)},
     )
 
 
 def build_methods(recording: Recording, diagnostics: list[Diagnostic]) -> tuple[Method, ...]:
-    return tuple(
-        build_method(name, recording.methods[name], diagnostics) for name in sorted(recording.methods)
-    )
+    """Every method of the recording; entry keys a release lacks are inferred and reported once each."""
+    reader = EntryReader()
+    methods = []
+    for name in sorted(recording.methods):
+        try:
+            methods.append(build_method(name, reader.read(name, recording.methods[name]), diagnostics))
+        except Exception as exc:  # one method the normalizer cannot read must not hide the other findings
+            diagnostics.append(
+                Diagnostic(Severity.ERROR, name, "", f"cannot build the method: {type(exc).__name__}: {exc}")
+            )
+    diagnostics.extend(reader.diagnostics())
+    return tuple(methods)

@@ -20,15 +20,24 @@ from truenas_mcp_gen.schema_doc import canonical, escape_pointer, map_subschemas
 Schema = dict[str, Any]
 Pass = Callable[[Schema], Schema]
 
-# Keywords the output may carry; anything else in the input is reported (and kept only if harmless).
+# The JSON Schema 2020-12 vocabulary (core, applicator, validation, meta-data, format, content) plus the
+# OpenAPI ``discriminator`` the middleware writes: kept as they are. Anything else is dropped with a report.
 KNOWN_KEYWORDS = frozenset(
     {
-        "$defs", "$ref", "additionalProperties", "allOf", "anyOf", "const", "default", "description",
-        "discriminator", "enum", "examples", "exclusiveMaximum", "exclusiveMinimum", "format", "items",
-        "maxItems", "maxLength", "maximum", "minItems", "minLength", "minimum", "multipleOf", "not", "oneOf",
-        "pattern", "prefixItems", "properties", "required", "title", "type", "uniqueItems",
+        "$anchor", "$comment", "$defs", "$dynamicAnchor", "$dynamicRef", "$id", "$ref", "$schema",
+        "additionalProperties", "allOf", "anyOf", "const", "contains", "contentEncoding", "contentMediaType",
+        "contentSchema", "default", "dependentRequired", "dependentSchemas", "deprecated", "description",
+        "discriminator", "else", "enum", "examples", "exclusiveMaximum", "exclusiveMinimum", "format", "if",
+        "items", "maxContains", "maxItems", "maxLength", "maxProperties", "maximum", "minContains",
+        "minItems", "minLength", "minProperties", "minimum", "multipleOf", "not", "oneOf", "pattern",
+        "patternProperties", "prefixItems", "properties", "propertyNames", "readOnly", "required", "then",
+        "title", "type", "unevaluatedItems", "unevaluatedProperties", "uniqueItems", "writeOnly",
     }
 )  # fmt: skip
+# Non-standard keys pydantic copies from ``json_schema_extra`` (25.10 writes ``ge``/``le`` there without the
+# matching ``minimum``/``maximum``, and ``exclude_json_schema``): metadata, not constraints any validator
+# applies, so dropping them is routine (INFO); an unknown key elsewhere is worth a warning.
+EXTRA_METADATA_KEYS = frozenset({"ge", "gt", "le", "lt", "exclude_json_schema"})
 # Decorations added by the middleware (``add_attrs`` in api/base/jsonschema.py, legacy ``to_json_schema``).
 LEGACY_KEYS = frozenset({"_name_", "_required_", "_attrs_order_", "nullable"})
 JSON_TYPES = frozenset({"array", "boolean", "integer", "null", "number", "object", "string"})
@@ -174,7 +183,7 @@ class _Walker:
             node = apply(node)
         node = drop_name_titles(node, name if name is not None else own_name)
         node = drop_legacy_keys(node)
-        self.check(node, pointer)
+        node = self.degrade(node, pointer)
         return drop_invalid_default(self.walk_children(node, pointer))
 
     def walk_children(self, node: Schema, pointer: str) -> Schema:
@@ -186,15 +195,33 @@ class _Walker:
         result: Schema = map_subschemas_at(node, child)
         return result
 
-    def check(self, node: Schema, pointer: str) -> None:
-        for key in node:
-            if key not in KNOWN_KEYWORDS:
-                self.report(pointer, f"unknown schema keyword {key!r}")
-        t = node.get("type")
+    def degrade(self, node: Schema, pointer: str) -> Schema:
+        """Drop what JSON Schema does not define, so the result is valid and no stricter than upstream.
+
+        An unknown keyword is removed (validators would ignore it anyway, and clients reject some); an
+        unknown ``type`` name is removed from the type list, and a node left without a known type accepts
+        any value: permissive but honest, and reported with the method and path.
+        """
+        out: Schema = {}
+        for key, value in node.items():
+            if key in KNOWN_KEYWORDS:
+                out[key] = value
+            elif key in EXTRA_METADATA_KEYS:
+                self.report(pointer, f"non-standard keyword {key!r} dropped", Severity.INFO)
+            else:
+                self.report(pointer, f"unknown schema keyword {key!r} dropped")
+        t = out.get("type")
         types = t if isinstance(t, list) else [t] if t is not None else []
-        for item in types:
-            if item not in JSON_TYPES:
-                self.report(pointer, f"unknown type {item!r}")
+        unknown = [item for item in types if item not in JSON_TYPES]
+        if unknown:
+            known = [item for item in types if item in JSON_TYPES]
+            names = ", ".join(map(repr, unknown))
+            self.report(pointer, f"unknown type {names} dropped" + ("" if known else "; accepts any value"))
+            if not known:
+                del out["type"]
+            else:
+                out["type"] = known if len(known) > 1 else known[0]
+        return out
 
 
 def hoist_discriminated_members(root: Schema, walker: _Walker) -> Schema:

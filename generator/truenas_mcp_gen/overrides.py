@@ -78,9 +78,14 @@ class Overrides:
     policy: PolicyFile
     methods: Mapping[str, MethodOverride]
     sources: Mapping[str, str]  # method → "file:line", for reports
+    # Methods whose policy (rules included) a maintainer reviewed: reviewed.toml plus every method entry.
+    reviewed: frozenset[str] = frozenset()
 
     def for_method(self, method: str) -> MethodOverride | None:
         return self.methods.get(method)
+
+    def is_reviewed(self, method: str) -> bool:
+        return method in self.reviewed or method in self.methods
 
 
 def _line_of(text: str, needle: str) -> int:
@@ -117,8 +122,14 @@ def load_policy(path: Path) -> PolicyFile:
 
 
 def load_method_overrides(
-    directory: Path, known_methods: Iterable[str], *, ignore_unknown: bool = False
+    directory: Path,
+    known_methods: Iterable[str],
+    *,
+    ignore_unknown: bool = False,
+    other_releases: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, MethodOverride], dict[str, str]]:
+    """Entries for methods of this recording; an entry for a method another reviewed release has (listed in
+    ``reviewed.toml``) is skipped, since entries carry over by method name; any other name is a typo."""
     known = set(known_methods)
     methods: dict[str, MethodOverride] = {}
     sources: dict[str, str] = {}
@@ -128,7 +139,7 @@ def load_method_overrides(
             line = _line_of(text, f'"{method}"') if '"' in text else _line_of(text, method)
             where = f"{path}:{line}"
             if method not in known:
-                if ignore_unknown:
+                if ignore_unknown or method in other_releases:
                     continue
                 raise GenerationError(f"{where}: unknown method {method!r} (not in the recording)")
             if method in methods:
@@ -148,10 +159,29 @@ def load_overrides(
 ) -> Overrides:
     """Load and validate all overrides; ``ignore_unknown`` serves comparisons with other releases."""
     policy = load_policy(directory / "policy.toml")
+    reviewed = load_reviewed(directory / "reviewed.toml")
     methods, sources = load_method_overrides(
-        directory / "methods", known_methods, ignore_unknown=ignore_unknown
+        directory / "methods", known_methods, ignore_unknown=ignore_unknown, other_releases=reviewed
     )
-    return Overrides(policy=policy, methods=methods, sources=sources)
+    return Overrides(policy=policy, methods=methods, sources=sources, reviewed=reviewed)
+
+
+class ReviewedFile(_Strict):
+    """``overrides/reviewed.toml``: the methods whose rule-given policy was checked, by release."""
+
+    releases: Mapping[str, tuple[str, ...]]
+
+
+def load_reviewed(path: Path) -> frozenset[str]:
+    """Method names carry over between releases: a name reviewed once stays reviewed; a new name is not."""
+    if not path.is_file():
+        return frozenset()
+    data, text = _read_toml(path)
+    try:
+        parsed = ReviewedFile.model_validate(data)
+    except ValidationError as exc:
+        raise _explain(path, text, exc) from exc
+    return frozenset(name for names in parsed.releases.values() for name in names)
 
 
 def matches(method: str, globs: Iterable[str]) -> str | None:

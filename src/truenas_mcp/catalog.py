@@ -55,6 +55,7 @@ class Policy:
     no_auth: bool = False
     excluded: str | None = None  # why the server never offers this tool, if it does not
     admin_only: str | None = None  # why only FULL_ADMIN principals may use this tool through the server
+    reviewed: bool = True  # False: no reviewed override; the generator applied its verb rules unchecked
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,7 @@ class Policy:
             "no_auth": self.no_auth,
             "excluded": self.excluded,
             "admin_only": self.admin_only,
+            "reviewed": self.reviewed,
         }
 
 

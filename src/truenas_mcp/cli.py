@@ -80,6 +80,11 @@ def _password_from_file(path: Path) -> str:
     "--insecure-loopback", is_flag=True, help="Treat loopback clients as insecure (API keys get revoked)."
 )
 @click.option("--faults", "faults_json", help="Faults to inject, as JSON, e.g. '{\"delay_seconds\": 0.5}'.")
+@click.option(
+    "--coverage",
+    is_flag=True,
+    help="Print how each method is answered (stateful / static-realistic / not simulated) and exit.",
+)
 def sim(
     host: str,
     port: int,
@@ -90,8 +95,14 @@ def sim(
     password_file: Path | None,
     insecure_loopback: bool,
     faults_json: str | None,
+    coverage: bool,
 ) -> None:
     """Run the TrueNAS 25.04.2 simulator; prints its URLs and every seeded account's credentials."""
+    if coverage:
+        from truenas_mcp.sim.engine.coverage import render
+
+        click.echo(render(), nl=False)
+        return
     from truenas_mcp.sim.faults import Faults
     from truenas_mcp.sim.recording import RecordingNotFoundError
     from truenas_mcp.sim.server import Simulator, run_until_stopped

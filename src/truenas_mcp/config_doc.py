@@ -21,8 +21,8 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from truenas_mcp.client.config import ENV_VARS, ClientConfig
-from truenas_mcp.server.settings import CONFIG_FILE_ENV, ENV_PREFIX, ServerSettings
-from truenas_mcp.sim.recording import ENV_SPEC_DIR, ENV_SPEC_FILE
+from truenas_mcp.server.settings import CONFIG_FILE_ENV, ENV_PREFIX, CredentialSetting, ServerSettings
+from truenas_mcp.sim.recording import ENV_SPEC_FILE
 
 DEFAULT_PATH = Path("docs/configuration.md")
 
@@ -105,6 +105,11 @@ def server_rows() -> Iterable[tuple[str, str, str, str, str]]:
         )
 
 
+def credential_rows() -> Iterable[tuple[str, str, str, str]]:
+    for name, info in CredentialSetting.model_fields.items():
+        yield f"`{name}`", _type_name(info.annotation), _default(info), info.description or ""
+
+
 def client_rows() -> Iterable[tuple[str, str, str, str]]:
     for name, var in ENV_VARS.items():
         info = ClientConfig.model_fields[name]
@@ -145,16 +150,31 @@ def render() -> str:
         "",
         *_table(("variable", "TOML key", "type", "default", "meaning"), server_rows()),
         "",
+        "### Per-role credentials (`credentials`)",
+        "",
+        "Each entry is one TrueNAS user's API key and the TrueNAS roles that user's privilege grants. With",
+        "entries, `TRUENAS_URL` (and the TLS and timeout variables) still say where TrueNAS is, but",
+        "`TRUENAS_USERNAME` and the `TRUENAS_*` credential variables must be unset. A call runs over the",
+        "entry with the fewest roles that include every `truenas:<ROLE>` scope of the caller's token; a",
+        "token no entry covers is refused with HTTP 403. Set-up: [docs/security.md](security.md).",
+        "",
+        *_table(("field", "type", "default", "meaning"), credential_rows()),
+        "",
+        "In TOML: `[[server.credentials]]` tables; in the environment:",
+        '`TRUENAS_MCP_CREDENTIALS=\'[{"name": "readonly", "roles": ["READONLY_ADMIN"], "username":',
+        '"mcp-readonly", "api_key_file": "/run/secrets/readonly.key"}]\'`.',
+        "",
         "## Other variables",
         "",
         *_table(
             ("variable", "meaning"),
             [
                 (f"`{CONFIG_FILE_ENV}`", "TOML file with a `[server]` table (same as `serve --config`)"),
-                (f"`{ENV_SPEC_FILE}`", "the methods recording the simulator and generator read"),
                 (
-                    f"`{ENV_SPEC_DIR}`",
-                    "folder holding the recording (default: `shared/spec/` beside the checkout)",
+                    f"`{ENV_SPEC_FILE}`",
+                    "the methods recording (a file of any name, .json/.xz/.gz, or a folder of pins and "
+                    "recordings) the simulator, the demo and the generator read; default: `spec/` in the "
+                    "working directory, then the copy shipped with the package",
                 ),
             ],
         ),

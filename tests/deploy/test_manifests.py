@@ -7,6 +7,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import kubernetes_validate
 import pytest
@@ -16,10 +17,12 @@ from truenas_mcp.client import ClientConfig
 from truenas_mcp.client.config import ENV_VARS
 from truenas_mcp.server.auth import read_secret
 from truenas_mcp.server.settings import ENV_PREFIX, ServerSettings, SettingsError, load_settings
+from truenas_mcp.server.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES = ROOT / "deploy" / "kubernetes"
 MANIFESTS = sorted(p for p in KUBERNETES.glob("*.yaml") if p.name != "kustomization.yaml")
+REDIS = KUBERNETES / "redis.yaml"  # the shared store: its own Service, so kept apart from the server's
 OPTIONAL = {"ingress.yaml"}  # shipped, validated, but opted into by editing kustomization.yaml
 # The oldest Kubernetes release still in wide support and the newest the schemas know.
 VERSIONS = ("1.29.0", kubernetes_validate.utils.latest_version() + ".0")
@@ -32,7 +35,12 @@ def _documents(path: Path) -> list[dict[str, Any]]:
 
 
 def _resources() -> dict[str, dict[str, Any]]:
-    return {doc["kind"]: doc for path in MANIFESTS for doc in _documents(path)}
+    """The server's resources by kind."""
+    return {doc["kind"]: doc for path in MANIFESTS if path != REDIS for doc in _documents(path)}
+
+
+def _redis() -> dict[str, dict[str, Any]]:
+    return {doc["kind"]: doc for doc in _documents(REDIS)}
 
 
 def _dockerfile_user() -> tuple[int, int]:
@@ -155,6 +163,53 @@ def test_a_forgotten_secret_placeholder_stops_the_server_instead_of_becoming_a_k
         placeholder.write_text(stored[entry], encoding="utf-8")
         with pytest.raises(SettingsError, match="at least 32"):
             read_secret(placeholder)
+    password = tmp_path / "redis-password"
+    password.write_text(stored["redis-password"], encoding="utf-8")
+    with pytest.raises(SettingsError, match="at least 16"):
+        open_store(ServerSettings(redis_url="redis://truenas-mcp-redis:6379/0", redis_password_file=password))
+
+
+def test_replicas_share_a_password_protected_redis_that_only_the_server_reaches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, redis = _resources(), _redis()
+    settings = _settings_from_env(monkeypatch, server["ConfigMap"]["data"])
+    # More replicas may run than one: the server is told so and has the shared store.
+    assert settings.replicas >= server["HorizontalPodAutoscaler"]["spec"]["maxReplicas"] > 1
+    assert server["PodDisruptionBudget"]["spec"]
+    url = urlparse(settings.redis_url or "")
+    (port,) = redis["Service"]["spec"]["ports"]
+    assert (url.hostname, url.port) == (redis["Service"]["metadata"]["name"], port["port"])
+    # No volume claim: nothing worth keeping lives in it, and nothing is persisted.
+    statefulset = redis["StatefulSet"]["spec"]
+    assert "volumeClaimTemplates" not in statefulset
+    assert (
+        statefulset["selector"]["matchLabels"].items()
+        <= statefulset["template"]["metadata"]["labels"].items()
+    )
+    assert (
+        redis["Service"]["spec"]["selector"].items() <= statefulset["template"]["metadata"]["labels"].items()
+    )
+    (container,) = statefulset["template"]["spec"]["containers"]
+    args = container["args"]
+    assert args[args.index("--requirepass") + 1] == "$(REDIS_PASSWORD)"
+    assert args[args.index("--save") + 1] == "" and args[args.index("--appendonly") + 1] == "no"
+    (env,) = container["env"]
+    ref = env["valueFrom"]["secretKeyRef"]
+    # The same Secret entry the server reads as TRUENAS_MCP_REDIS_PASSWORD_FILE.
+    assert ref["name"] == server["Secret"]["metadata"]["name"]
+    assert settings.redis_password_file is not None and ref["key"] == settings.redis_password_file.name
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    # Ingress to Redis only from the server's pods, only on the Redis port.
+    policy = redis["NetworkPolicy"]["spec"]
+    assert policy["podSelector"]["matchLabels"] == statefulset["selector"]["matchLabels"]
+    assert policy["policyTypes"] == ["Ingress"]
+    (rule,) = policy["ingress"]
+    (source,) = rule["from"]
+    assert source["podSelector"]["matchLabels"] == server["Deployment"]["spec"]["selector"]["matchLabels"]
+    assert [p["port"] for p in rule["ports"]] == [port["targetPort"]]
+    # Sessions: the server runs stateless, so the Service needs no affinity.
+    assert settings.stateless and server["Service"]["spec"]["sessionAffinity"] == "None"
 
 
 def _settings_from_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> ServerSettings:
@@ -190,3 +245,9 @@ def test_the_compose_service_runs_the_image_read_only_with_the_key_as_a_secret_f
     assert settings.stateless and settings.port == 8080 and settings.auth == "jwt"
     published = service["ports"][0]
     assert published.startswith("127.0.0.1:") and published.endswith(f":{settings.port}")
+    # Its Redis is reachable by service name, password-protected with the secret both read, unpublished.
+    redis = compose["services"]["redis"]
+    assert urlparse(settings.redis_url or "").hostname == "redis" and "ports" not in redis
+    assert settings.redis_password_file == Path("/run/secrets/redis_password")
+    assert redis["secrets"] == ["redis_password"] and "--requirepass" in redis["command"][-1]
+    assert redis["read_only"] is True and redis["cap_drop"] == ["ALL"]

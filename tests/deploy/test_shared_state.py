@@ -7,19 +7,30 @@ replica's own, as deploy/README.md says); when Redis is back, everything works a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx2
+import mcp_types as types
 import pytest
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 
 from truenas_mcp.server.settings import ServerSettings
-from truenas_mcp.server.store import OwnerRecords, RedisStore, StoreUnavailable, open_store
+from truenas_mcp.server.store import (
+    OwnerRecords,
+    RedisStore,
+    StoreJobOwnership,
+    StoreUnavailable,
+    open_store,
+)
 from truenas_mcp.sim.server import RunningSimulator
 
 from .support import (
@@ -49,6 +60,16 @@ INIT = {
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
+@dataclass(frozen=True, slots=True)
+class Job:
+    """The shape of a job-ownership record: a job id, its TrueNAS boot, its owner, the store's order."""
+
+    job_id: int
+    boot_id: str
+    owner: str
+    seq: int = 0
+
+
 class Redis:
     """A real redis-server on a fixed loopback port that a test can stop and start again."""
 
@@ -60,7 +81,10 @@ class Redis:
         self.password_file.write_text(self.password + "\n", encoding="utf-8")
         argv = redis_argv(self.port, self.password, directory)
         if argv is None:
-            pytest.skip("redis-server is not installed (Debian package redis-server; CI installs it)")
+            reason = "the shared-state tests need redis-server (Debian package redis-server)"
+            if os.environ.get("CI"):
+                pytest.fail(reason + "; CI installs it from .ci/apt-packages.txt")
+            pytest.skip(reason + ", which is not installed here")
         self._argv = argv
         self._running: AsyncExitStack | None = None
 
@@ -110,6 +134,19 @@ async def _token(client: Client, snapshot: str) -> str:
     return str(preview.structured_content["confirmation"]["confirmation_token"])
 
 
+async def _accept(context: Any, params: types.ElicitRequestParams) -> types.ElicitResult:
+    return types.ElicitResult(action="accept", content={"confirm": True})
+
+
+@contextlib.asynccontextmanager
+async def _elicitor(url: str, token: str) -> AsyncIterator[Client]:
+    """A 2026-07-28 client that handles elicitation (so destructive calls answer input required)."""
+    http = httpx2.AsyncClient(timeout=30, headers={"Authorization": f"Bearer {token}"})
+    transport = streamable_http_client(url + "/mcp/all", http_client=http)
+    async with http, Client(transport, mode="2026-07-28", elicitation_callback=_accept) as client:
+        yield client
+
+
 async def test_two_replicas_share_single_use_confirmations_and_the_rate_limit_through_redis(
     sim: RunningSimulator, tmp_path: Path
 ) -> None:
@@ -144,6 +181,32 @@ async def test_two_replicas_share_single_use_confirmations_and_the_rate_limit_th
         replay_b = await b.call_tool(DELETE, {"id": snapshot, "confirmation_token": token})
         deleted = not await _exists(a, snapshot)
 
+        # The 2026-07-28 path: input required through A, answered through B, replayed through A.
+        async with AsyncExitStack() as modern:
+            ma = await modern.enter_async_context(_elicitor(urls[0], auth.token))
+            mb = await modern.enter_async_context(_elicitor(urls[1], auth.token))
+            sealed = await _snapshot(a, "sealed")
+            asked = await ma.session.call_tool(DELETE, {"id": sealed}, allow_input_required=True)
+            assert isinstance(asked, types.InputRequiredResult) and asked.request_state
+            yes: types.InputResponses = {
+                "confirm": types.ElicitResult(action="accept", content={"confirm": True})
+            }
+            answered = await mb.session.call_tool(
+                DELETE, {"id": sealed}, input_responses=yes, request_state=asked.request_state
+            )
+            replayed = await ma.session.call_tool(
+                DELETE, {"id": sealed}, input_responses=yes, request_state=asked.request_state
+            )
+        sealed_gone = not await _exists(b, sealed)
+
+        # The rate limit counts one caller's requests on both replicas together.
+        flood = auth_token_for(tmp_path, "flooder")
+        async with httpx2.AsyncClient(timeout=30, headers={"Authorization": f"Bearer {flood}"}) as http:
+            statuses = [
+                (await http.post(urls[i % 2] + "/mcp", json=INIT, headers=HEADERS)).status_code
+                for i in range(BURST + 10)
+            ]
+
         # With Redis stopped, no confirmation is accepted by either replica; reads keep working.
         kept = await _snapshot(a, "outage")
         pending = await _token(b, kept)
@@ -154,14 +217,6 @@ async def test_two_replicas_share_single_use_confirmations_and_the_rate_limit_th
         await redis.start()
         after_restart = await b.call_tool(DELETE, {"id": kept, "confirmation_token": pending})
         gone_after_restart = not await _exists(a, kept)
-
-        # The rate limit counts one caller's requests on both replicas together.
-        flood = auth_token_for(tmp_path, "flooder")
-        async with httpx2.AsyncClient(timeout=30, headers={"Authorization": f"Bearer {flood}"}) as http:
-            statuses = [
-                (await http.post(urls[i % 2] + "/mcp", json=INIT, headers=HEADERS)).status_code
-                for i in range(BURST + 10)
-            ]
         startup = "\n".join(line for log in logs for line in log.lines)
 
     assert "shared state in redis at 127.0.0.1" in startup
@@ -170,6 +225,10 @@ async def test_two_replicas_share_single_use_confirmations_and_the_rate_limit_th
     assert deleted
     for replay in (replay_a, replay_b):
         assert replay.is_error and "already used" in _text(replay), _text(replay)
+    assert isinstance(answered, types.CallToolResult) and not answered.is_error, answered
+    assert sealed_gone
+    assert isinstance(replayed, types.CallToolResult) and replayed.is_error
+    assert "already used" in _text(replayed), _text(replayed)
     assert refused.is_error and "nothing was run" in _text(refused), _text(refused)
     assert "shared store (redis at 127.0.0.1" in _text(refused) and "unreachable" in _text(refused)
     assert survived_outage
@@ -196,13 +255,17 @@ def auth_token_for(directory: Path, subject: str) -> str:
 
 async def test_job_owner_records_written_by_one_replica_are_read_by_another(tmp_path: Path) -> None:
     async with redis_server(tmp_path) as redis:
-        settings = ServerSettings(redis_url=redis.url, redis_password_file=redis.password_file, replicas=2)
+        settings = ServerSettings(redis_url=redis.url, redis_password_file=redis.password_file)
         first, second = open_store(settings), open_store(settings)
         assert isinstance(first, RedisStore) and isinstance(second, RedisStore)
         try:
             await OwnerRecords(first).put("boot-1:42", {"principal": "alice", "method": "app.stop"})
             seen = await OwnerRecords(second).get("boot-1:42")
             missing = await OwnerRecords(second).get("boot-2:42")
+            # The job-ownership interface of the call path, recorded through one, read through the other.
+            started = await StoreJobOwnership(first, Job).record(Job(42, "boot-1", "alice"))
+            again = await StoreJobOwnership(second, Job).record(Job(42, "boot-2", "bob"))
+            jobs = await StoreJobOwnership(first, Job).records(42)
             await redis.stop()
             with pytest.raises(StoreUnavailable, match="unreachable"):
                 await OwnerRecords(second).get("boot-1:42")
@@ -210,6 +273,7 @@ async def test_job_owner_records_written_by_one_replica_are_read_by_another(tmp_
             await first.close()
             await second.close()
     assert seen == {"principal": "alice", "method": "app.stop"}
+    assert jobs == [again, started] and started.seq < again.seq
     assert missing is None
 
 
@@ -225,3 +289,24 @@ async def test_a_wrong_redis_password_is_reported_without_the_password(tmp_path:
             await store.close()
     assert "not-the-password-at-all" not in str(info.value)
     assert f"127.0.0.1:{redis.port}" in str(info.value)
+
+
+async def test_without_redis_one_replica_says_so_and_more_refuse_to_start(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    auth = jwt_setup(tmp_path, AUDIENCE, ("truenas:READONLY_ADMIN",))
+    env = {**simulator_env(sim, tmp_path / "api-key"), **auth.env, "TRUENAS_MCP_PORT": str(free_port())}
+    async with running(serve_argv(), env) as (_url, log):
+        said = "\n".join(log.lines)
+    refused = await asyncio.create_subprocess_exec(
+        *serve_argv(),
+        env={**os.environ, **env, "TRUENAS_MCP_REPLICAS": "3"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await refused.communicate()
+    assert "single replica: confirmations, rate limits and job owners live in this process's memory" in said
+    assert refused.returncode == 2
+    assert (
+        "replicas: 3 replicas need a shared store; set redis_url (TRUENAS_MCP_REDIS_URL)" in output.decode()
+    )

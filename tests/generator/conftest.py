@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 from truenas_mcp_gen.pipeline import Surface, build_surface
-from truenas_mcp_gen.spec import locate_recording
+
+from truenas_mcp.recordings import resolve_methods
 
 
 @pytest.fixture(scope="session")
 def recording_methods() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(locate_recording().read_bytes())
+    data: dict[str, Any] = json.loads(resolve_methods().data)
     return data
 
 

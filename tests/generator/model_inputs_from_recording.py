@@ -16,13 +16,15 @@ from typing import Any
 
 from truenas_mcp_gen.models import ModelInput
 from truenas_mcp_gen.normalize import normalize_schema
-from truenas_mcp_gen.spec import locate_recording, parse_methods
+from truenas_mcp_gen.spec import parse_methods
+
+from truenas_mcp.recordings import resolve_methods
 
 
 @cache
 def recording() -> Mapping[str, Mapping[str, Any]]:
-    path = locate_recording()
-    return parse_methods(path, path.read_bytes())
+    found = resolve_methods()
+    return parse_methods(found.path, found.data)
 
 
 def tool_name(method: str) -> str:

@@ -48,8 +48,9 @@ def new_recording() -> dict[str, Any]:
 
 
 def write(folder: Path, version: str, methods: dict[str, Any]) -> Path:
+    """A recording under a name that carries no release: the release is passed to the diff."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"truenas-{version}.methods.json"
+    path = folder / f"recording-{version}.json"
     path.write_text(json.dumps(methods, sort_keys=True, indent=1))
     return path
 
@@ -60,8 +61,9 @@ def surfaces(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_diff_reports_additions_removals_renames_and_breaking_changes(tmp_path: Path) -> None:
     old_path, new_path = surfaces(tmp_path)
-    old, new = (build_surface(p, spec_dir=tmp_path, pin_if_missing=None, ignore_unknown_overrides=True)
-                for p in (old_path, new_path))  # fmt: skip
+    old, new = (build_surface(p, project=tmp_path, release=r, pin_if_missing=None,
+                              ignore_unknown_overrides=True)
+                for p, r in ((old_path, "1.0"), (new_path, "2.0")))  # fmt: skip
     result = diff_surfaces(old, new)
     assert result.added == ("thing_added",)
     assert result.removed == ("thing_gone",)
@@ -72,16 +74,17 @@ def test_diff_reports_additions_removals_renames_and_breaking_changes(tmp_path: 
     assert ("thing_create", "enum-narrowed", True) in kinds
     assert result.breaking
     assert "owner" in format_text(result)
-    assert not list(tmp_path.glob("*.pin.json"))  # comparing never pins
+    assert not list(tmp_path.rglob("*.pin.json"))  # comparing never pins
 
 
 def test_diff_cli_exit_status_and_json(tmp_path: Path) -> None:
     old_path, new_path = surfaces(tmp_path)
     runner = CliRunner()
-    same = runner.invoke(main, ["diff", str(old_path), str(old_path)])
+    releases = ["--old-release", "1.0", "--new-release", "2.0", "--project", str(tmp_path)]
+    same = runner.invoke(main, ["diff", str(old_path), str(old_path), *releases])
     assert same.exit_code == 0, same.output
     assert "no tool-surface changes" in same.output
-    changed = runner.invoke(main, ["diff", "--json", str(old_path), str(new_path)])
+    changed = runner.invoke(main, ["diff", "--format", "json", str(old_path), str(new_path), *releases])
     assert changed.exit_code == 1, changed.output
     data = json.loads(changed.output)
     assert data["breaking"] is True and data["removed"] == ["thing_gone"]
@@ -92,7 +95,11 @@ def test_widening_is_not_breaking(tmp_path: Path) -> None:
     widened["thing.create"]["accepts"][0]["properties"]["name"]["type"] = ["string", "null"]
     widened["thing.create"]["accepts"][0]["properties"]["extra"] = {"_name_": "extra", "type": "string"}
     result = CliRunner().invoke(
-        main, ["diff", str(write(tmp_path / "a", "1.0", OLD)), str(write(tmp_path / "b", "1.1", widened))]
-    )
+        main,
+        [
+            "diff", str(write(tmp_path / "a", "1.0", OLD)), str(write(tmp_path / "b", "1.1", widened)),
+            "--old-release", "1.0", "--new-release", "1.1", "--project", str(tmp_path),
+        ],
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "type-widened" in result.output and "property-added" in result.output

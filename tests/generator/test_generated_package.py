@@ -11,7 +11,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 from truenas_mcp_gen.check import compare
-from truenas_mcp_gen.pipeline import GenerateConfig, generate
+from truenas_mcp_gen.errors import GenerationError
+from truenas_mcp_gen.pipeline import MARKER, GenerateConfig, generate
 
 from truenas_mcp.catalog import load_catalog
 
@@ -100,11 +101,21 @@ def test_generation_is_byte_identical_across_runs_and_hash_seeds(tmp_path: Path)
     assert compare(outputs[0], GENERATED).clean
 
 
-def test_generate_replaces_stale_files(tmp_path: Path) -> None:
+def test_generate_replaces_its_own_output_whole_and_refuses_a_foreign_folder(tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("someone else's work\n")
+    with pytest.raises(GenerationError, match=f"--out {foreign}: refusing to replace a folder"):
+        generate(GenerateConfig(project=tmp_path, out=foreign, pin_if_missing=False))
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+
     out = tmp_path / "generated"
-    (out / "truenas_mcp_tools" / "tools").mkdir(parents=True)
+    first = generate(GenerateConfig(project=tmp_path, out=out, pin_if_missing=False))
+    assert first.written and (out / MARKER).is_file()
     stale = out / "truenas_mcp_tools" / "tools" / "removed_namespace.py"
     stale.write_text("# left over from an older release\n")
-    result = generate(GenerateConfig(out=out, pin_if_missing=False))
+    result = generate(GenerateConfig(project=tmp_path, out=out, pin_if_missing=False))
     assert not stale.exists()
     assert len(result.surface.tools) == 771
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["foreign", "generated"]  # no staging left behind
+    assert not (tmp_path / "spec").exists()  # the shipped recording is pinned already

@@ -134,21 +134,43 @@ def test_union_of_empty_members_collapses_with_a_note() -> None:
     assert [d.severity for d in diagnostics] == [Severity.INFO]
 
 
-def test_unknown_construct_is_a_warning_naming_method_and_pointer() -> None:
+def test_an_unknown_construct_degrades_to_a_permissive_schema_with_a_warning_naming_method_and_pointer():
     diagnostics: list[Diagnostic] = []
-    normalize_schema(
-        {"type": "object", "properties": {"x": {"type": "widget", "frobnicate": 1}}},
+    out = normalize_schema(
+        {"type": "object", "properties": {"x": {"type": "widget", "frobnicate": 1, "minimum": 2}}},
         method="thing.create",
         pointer="/accepts/0",
         diagnostics=diagnostics,
     )
+    assert out == {"type": "object", "properties": {"x": {"minimum": 2}}}
+    jsonschema.Draft202012Validator.check_schema(out)
     assert {(d.method, d.pointer, d.severity) for d in diagnostics} == {
         ("thing.create", "/accepts/0/properties/x", Severity.WARNING)
     }
     assert sorted(d.message for d in diagnostics) == [
-        "unknown schema keyword 'frobnicate'",
-        "unknown type 'widget'",
+        "unknown schema keyword 'frobnicate' dropped",
+        "unknown type 'widget' dropped; accepts any value",
     ]
+
+
+def test_new_standard_keywords_are_kept_and_their_subschemas_normalized() -> None:
+    diagnostics: list[Diagnostic] = []
+    schema = {
+        "type": "object",
+        "patternProperties": {"^fc": {"type": "object", "nullable": True, "_name_": "p"}},
+        "propertyNames": {"pattern": "^[a-z]+$"},
+        "properties": {"n": {"type": "integer", "exclusiveMaximum": 10, "ge": 1, "le": 4094}},
+        "prefixItems": [{"const": 1}],
+    }
+    out = normalize_schema(schema, method="m", diagnostics=diagnostics)
+    assert out["patternProperties"] == {"^fc": {"type": ["object", "null"]}}
+    assert out["propertyNames"] == {"pattern": "^[a-z]+$"}
+    assert out["properties"]["n"] == {"type": "integer", "exclusiveMaximum": 10}
+    assert out["prefixItems"] == [{"const": 1}]
+    assert {(d.severity, d.message) for d in diagnostics} == {
+        (Severity.INFO, "non-standard keyword 'ge' dropped"),
+        (Severity.INFO, "non-standard keyword 'le' dropped"),
+    }
 
 
 def test_input_is_not_modified() -> None:

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from truenas_mcp_gen.errors import GenerationError
 from truenas_mcp_gen.overrides import load_overrides, safety_for
-from truenas_mcp_gen.pipeline import DEFAULT_OVERRIDES, Surface
+from truenas_mcp_gen.pipeline import Surface
+
+DEFAULT_OVERRIDES = Path(__file__).resolve().parents[2] / "overrides"
 
 POLICY = """
 [[safety]]

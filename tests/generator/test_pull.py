@@ -43,7 +43,7 @@ async def test_pull_reproduces_the_shared_recording_byte_for_byte(
     assert "FULL_ADMIN" in pin.roles
     assert any("core.get_methods" in message for message in messages)
     # The recording is a valid input for the rest of the generator.
-    assert spec.load_recording(result.path, tmp_path, pin_if_missing=False).pin == pin
+    assert spec.load_recording(result.path, project=tmp_path, pin_if_missing=False).pin == pin
 
 
 async def test_pull_warns_when_the_session_is_not_full_admin(sim: RunningSimulator, tmp_path: Path) -> None:

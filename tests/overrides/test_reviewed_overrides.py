@@ -6,13 +6,16 @@ import json
 import re
 import tomllib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 from truenas_mcp_gen import naming, text
 from truenas_mcp_gen.ir import Tool
-from truenas_mcp_gen.pipeline import DEFAULT_OVERRIDES, Surface, build_surface
+from truenas_mcp_gen.pipeline import Surface, build_surface
+
+DEFAULT_OVERRIDES = Path(__file__).resolve().parents[2] / "overrides"
 
 # The hand-written part of a description must stay cheap: every client pays for it in every session.
 MAX_OWN_WORDS = 150

@@ -75,10 +75,11 @@ def secured(
     catalog: Catalog,
     tmp_path: Path,
 ) -> SecuredFactory:
-    """``async with secured(destructive="disable") as server:`` — overrides are ``ServerSettings`` fields."""
+    """``async with secured(destructive="disable") as server:`` — overrides are ``ServerSettings`` fields;
+    ``tools=`` serves another catalog than the generated one."""
 
     @contextlib.asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[Secured]:
+    async def start(*, tools: Catalog | None = None, **overrides: Any) -> AsyncIterator[Secured]:
         secret_file = tmp_path / "jwt.secret"
         if not secret_file.exists():
             secret_file.write_text(secrets.token_urlsafe(48))
@@ -94,7 +95,7 @@ def secured(
             values.pop("jwt_secret_file")
         settings = ServerSettings(**values)
         async with TrueNASClient(client_config(sim)) as truenas:
-            runtime = ToolRuntime(catalog, truenas, settings)
+            runtime = ToolRuntime(tools or catalog, truenas, settings)
             async with serve(build_app(runtime, own_client=False)) as url:
                 yield Secured(url, settings, runtime, audit_path)
 

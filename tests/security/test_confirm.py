@@ -49,7 +49,8 @@ async def test_two_step_confirmation_runs_only_the_exact_call_once(secured: Secu
         done = await client.call_tool(DELETE, {"id": first, "confirmation_token": token})
         replayed = await client.call_tool(DELETE, {"id": first, "confirmation_token": token})
         gone, second_kept = not await _exists(client, first), await _exists(client, second)
-    assert "will call TrueNAS zfs.snapshot.delete" in text(preview) and still_there
+    assert f"deletes snapshot {first}" in text(preview) and still_there
+    assert "TrueNAS zfs.snapshot.delete with" in text(preview)
     assert changed.is_error and "does not match this call" in text(changed)
     assert tampered.is_error and "does not match this call" in text(tampered)
     assert not done.is_error, text(done)

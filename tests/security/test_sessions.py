@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import httpx2
 
 from .conftest import SecuredFactory
@@ -66,3 +69,58 @@ async def test_2026_07_28_requests_open_no_session_and_are_not_capped(secured: S
                 listed.append(len((await client.list_tools()).tools))
     assert legacy.status_code == 200
     assert all(count > 0 for count in listed)
+
+
+class _Seen(logging.Handler):
+    """Sets an event when the SDK's session manager logs that a session idled out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.idled = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "idle timeout" in record.getMessage():
+            self._loop.call_soon_threadsafe(self.idled.set)
+
+
+async def test_an_idle_session_is_closed_and_frees_its_place(secured: SecuredFactory) -> None:
+    seen = _Seen()
+    manager_log = logging.getLogger("mcp.server.streamable_http_manager")
+    manager_log.addHandler(seen)
+    previous = manager_log.level
+    manager_log.setLevel(logging.INFO)
+    try:
+        async with (
+            secured(session_idle_seconds=0.5, max_sessions_per_principal=1) as server,
+            httpx2.AsyncClient() as http,
+        ):
+            token = server.token(subject="idler")
+            opened = await _open(http, server.url, token)
+            async with asyncio.timeout(30):
+                await seen.idled.wait()
+            gone = await http.post(
+                server.url + "/mcp",
+                json={"jsonrpc": "2.0", "id": 2, "method": "ping"},
+                headers={
+                    **HEADERS,
+                    "Authorization": f"Bearer {token}",
+                    "mcp-session-id": opened.headers["mcp-session-id"],
+                },
+            )
+            reopened = await _open(http, server.url, token)
+    finally:
+        manager_log.removeHandler(seen)
+        manager_log.setLevel(previous)
+    assert opened.status_code == 200
+    assert gone.status_code == 404
+    assert reopened.status_code == 200, reopened.text
+
+
+async def test_concurrent_openings_never_exceed_a_principals_cap(secured: SecuredFactory) -> None:
+    async with secured(max_sessions_per_principal=2) as server, httpx2.AsyncClient() as http:
+        token = server.token(subject="racer")
+        answers = await asyncio.gather(*(_open(http, server.url, token) for _ in range(8)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses.count(200) == 2, statuses
+    assert set(statuses) - {200} <= {429, 503}, statuses

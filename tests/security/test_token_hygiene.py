@@ -137,9 +137,10 @@ async def test_a_rotated_secret_takes_effect_without_restart_and_old_tokens_stop
         assert server.settings.jwt_secret_file is not None
         server.settings.jwt_secret_file.write_text(secrets.token_urlsafe(48) + "\n")
         after = await _post(server.url + "/mcp", old)
-        fresh = await _post(server.url + "/mcp", server.token())
+        new = server.token()
+        fresh = await _post(server.url + "/mcp", new)
         server.settings.jwt_secret_file.write_text("short")
-        broken = await _post(server.url + "/mcp", server.token())
+        broken = await _post(server.url + "/mcp", new)
     assert before.status_code == 200, before.text
     assert after.status_code == 401 and "signature" in after.json()["error_description"]
     assert fresh.status_code == 200, fresh.text

@@ -7,7 +7,7 @@ import json
 import httpx2
 import pytest
 
-from truenas_mcp.server.access import Principal, ToolRef
+from truenas_mcp.server.access import Principal
 from truenas_mcp.server.app import LIST_PAGE_BYTES
 from truenas_mcp.server.calls import ToolRuntime
 from truenas_mcp.server.profiles import CORE_TOOLS
@@ -55,8 +55,9 @@ async def test_all_profile_pages_through_every_tool(
                 break
     admin = Principal("tester", frozenset({"truenas:FULL_ADMIN"}))
     offered = [runtime.catalog.by_name[name] for name in runtime.profiles.all.listed]
-    visible = [t for t in offered if runtime.access.visible(admin, ToolRef(t.name, t.method, t.policy))]
-    assert len(visible) < len(offered)  # core.bulk and auth.* are denied by default, even to FULL_ADMIN
+    visible = [t for t in offered if runtime.chain.offers(runtime.profiles.all, admin, t)]
+    # Excluded tools, core.bulk and auth.* (denied by default) are not listed, even to FULL_ADMIN.
+    assert len(visible) < len(offered)
     expected = len(visible) + len(runtime.profiles.all.builtins)
     assert len(names) == len(set(names)) == expected
     # Pages end at list_page_size tools or LIST_PAGE_BYTES of definitions, whichever comes first.
@@ -116,7 +117,7 @@ async def test_health_readiness_metrics_and_request_ids(http_url: str, mcp_clien
         ready = await http.get(f"{http_url}/readyz")
         metrics = await http.get(f"{http_url}/metrics")
     assert health.status_code == 200 and health.headers["x-request-id"] == "abc-123"
-    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert ready.status_code == 200 and ready.json() == {"status": "ready", "mode": "single credential"}
     assert 'truenas_mcp_tool_calls_total{outcome="ok",tool="system_info"} 1.0' in metrics.text
     assert "truenas_mcp_truenas_reconnects" in metrics.text
 
@@ -126,7 +127,7 @@ async def test_readiness_fails_while_truenas_is_unreachable(runtime: ToolRuntime
 
     from .conftest import serve
 
-    await runtime.client.close()
+    await runtime.pool.tiers[0].client.close()
     async with serve(build_app(runtime, own_client=False)) as url, httpx2.AsyncClient() as http:
         ready = await http.get(f"{url}/readyz")
         health = await http.get(f"{url}/healthz")

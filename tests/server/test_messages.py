@@ -79,3 +79,10 @@ async def test_default_lists_are_one_page_and_cacheable(mcp_client: MCPClientFac
     assert page.next_cursor is None and len(page.tools) >= 23
     if era == "2026-07-28":
         assert page.ttl_ms is not None and page.ttl_ms > 0 and page.cache_scope == "private"
+
+
+async def test_search_summaries_name_tools_not_methods(mcp_client: MCPClientFactory) -> None:
+    async with mcp_client("/mcp") as client:
+        found = await client.call_tool("search_tools", {"query": "restore a dismissed alert", "limit": 5})
+    hits = {hit["name"]: hit["summary"] for hit in found.structured_content["result"]}
+    assert "alert_list" in hits["alert_restore"] and "alert.list" not in hits["alert_restore"]

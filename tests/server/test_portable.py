@@ -120,3 +120,18 @@ async def test_an_unknown_schema_family_is_refused_naming_the_known(
         answer = await http.post(f"{http_url}/mcp?schema=claude", content=json.dumps({}))
     assert answer.status_code == 400
     assert "gemini or openai" in answer.json()["error"]
+
+
+def test_call_tool_arguments_travel_as_json_text_in_openai_strict_mode(profiles: Profiles) -> None:
+    call_tool = next(b for b in profiles.default.builtins if b.name == "call_tool").definition
+    converted = portable.convert(call_tool["inputSchema"], "openai")
+    assert converted.schema["properties"]["arguments"]["anyOf"][0] == {"type": "string"}
+    sent = {
+        "name": "pool_query",
+        "arguments": '{"filters": [["name", "=", "tank"]]}',
+        "confirmation_token": None,
+    }
+    assert converted.decoder.decode(sent, "") == {
+        "name": "pool_query",
+        "arguments": {"filters": [["name", "=", "tank"]]},
+    }

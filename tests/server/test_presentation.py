@@ -29,7 +29,7 @@ def profiles(catalog: Catalog) -> Profiles:
 
 
 def _offered(catalog: Catalog, profiles: Profiles) -> list[Any]:
-    return [tool for tool in catalog if tool.name not in profiles.excluded]
+    return [tool for tool in catalog if tool.policy.excluded is None]
 
 
 def _compact_json(value: Any) -> str:
@@ -213,3 +213,34 @@ async def test_describe_tool_over_http_is_bounded_and_full_on_request(mcp_client
     assert "outputSchema" not in short and "name" in short["output"]["fields"]
     assert "encryption_root" in _compact_json(whole["outputSchema"]["properties"]["result"])
     assert len(_compact_json(short)) * 4 < len(_compact_json(whole))
+
+
+def test_listed_input_schemas_validate_exactly_as_the_generated_ones(
+    catalog: Catalog, profiles: Profiles
+) -> None:
+    # Listings shorten nested descriptions and drop repeated object defaults; nothing that validates.
+    for tool in _offered(catalog, profiles):
+        listed = presentation.listed(tool, catalog.by_method)["inputSchema"]
+        assert _strip_annotations(listed) == _strip_annotations(presentation.input_schema(tool)), tool.name
+    options = presentation.listed(catalog.by_name["app_query"], catalog.by_method)["inputSchema"][
+        "properties"
+    ]
+    assert options["options"]["properties"]["offset"]["description"].endswith("results array.")
+
+
+def _strip_annotations(schema: Any) -> Any:
+    if isinstance(schema, list):
+        return [_strip_annotations(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key in ("description", "default"):
+            continue
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            out[key] = {k: _strip_annotations(v) for k, v in value.items()}
+        elif key in ("const", "enum", "examples"):
+            out[key] = value
+        else:
+            out[key] = _strip_annotations(value)
+    return out

@@ -27,8 +27,7 @@ def test_default_profile_lists_the_core_and_reaches_every_offered_tool(profiles:
     assert len(default.listed) <= MAX_CORE_TOOLS
     assert set(default.listed) == set(CORE_TOOLS)
     assert {b.name for b in default.builtins} == set(builtin.DISCOVERY_TOOLS) | set(builtin.JOB_TOOLS)
-    offered = {tool.name for tool in profiles.catalog} - set(profiles.excluded)
-    assert default.reachable == offered
+    assert default.reachable == {tool.name for tool in profiles.catalog}
 
 
 def test_default_profile_definitions_stay_under_15k_tokens(catalog: Catalog) -> None:
@@ -44,18 +43,17 @@ def test_readonly_profile_lists_and_reaches_only_read_tools(profiles: Profiles, 
     assert "service_start" not in readonly.reachable
 
 
-def test_all_profile_lists_every_offered_tool(profiles: Profiles, catalog: Catalog) -> None:
-    assert len(profiles.all.listed) == len(catalog) - len(profiles.excluded)
+def test_all_profile_has_the_shape_of_the_whole_catalog(profiles: Profiles, catalog: Catalog) -> None:
+    # Which of them a caller is offered is the filter chain's decision (tests/server/test_chain.py).
+    assert set(profiles.all.listed) == set(catalog.by_name)
     assert not profiles.all.discovery
 
 
-def test_upload_tools_without_a_data_argument_are_excluded_with_a_reason(
-    profiles: Profiles, catalog: Catalog
-) -> None:
-    uploads = {tool.name for tool in catalog if tool.policy.pipe == "upload"}
+def test_upload_tools_are_excluded_by_reviewed_policy_data_with_a_reason(catalog: Catalog) -> None:
+    uploads = [tool for tool in catalog if tool.policy.pipe == "upload"]
     assert uploads
-    for name in uploads:
-        assert "upload" in profiles.excluded[name]
+    for tool in uploads:
+        assert tool.policy.excluded is not None and "upload" in tool.policy.excluded
 
 
 def test_toolset_profiles_accept_groups_and_namespaces(profiles: Profiles, catalog: Catalog) -> None:

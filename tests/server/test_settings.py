@@ -81,7 +81,13 @@ def test_more_than_one_replica_without_a_shared_store_refuses_to_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("TRUENAS_MCP_REPLICAS", "3")
-    with pytest.raises(SettingsError, match="3 replicas need a shared store; set redis_url"):
+    with pytest.raises(SettingsError) as info:
         load_settings()
+    message = str(info.value)
+    assert "3 replicas need a shared store; set redis_url (TRUENAS_MCP_REDIS_URL)" in message
+    assert "one confirmation key; set confirm_secret_file (TRUENAS_MCP_CONFIRM_SECRET_FILE)" in message
+    assert "one token audience; set jwt_audience (TRUENAS_MCP_JWT_AUDIENCE)" in message
     monkeypatch.setenv("TRUENAS_MCP_REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("TRUENAS_MCP_CONFIRM_SECRET_FILE", "/run/secrets/confirm-key")
+    monkeypatch.setenv("TRUENAS_MCP_JWT_AUDIENCE", "https://mcp.example.com/mcp")
     assert load_settings().replicas == 3

@@ -196,6 +196,8 @@ async def test_calls_outside_the_callers_roles_are_eacces(sim: RunningSimulator,
 async def test_no_authz_methods_need_no_role_in_api_key_and_password_sessions_alike(
     sim: RunningSimulator, connect_rpc: Any
 ) -> None:
+    # 25.04.2 auth.py: ApiKeySessionManagerCredentials is a UserSessionManagerCredentials, so main.py's
+    # no_authz_required bypass (``is_user_session``) applies to API key sessions as well.
     username = user_with(sim, frozenset())
     _, key = sim.world.add_api_key(username, "test")
     sim.world.set_password(username, PASSWORD)

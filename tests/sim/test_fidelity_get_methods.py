@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from truenas_mcp.recordings import read_recording_bytes
 from truenas_mcp.sim.server import RunningSimulator
 
 RawRpc = Any  # tests/sim/conftest.py RawRpc, handed out by the rpc/admin fixtures
@@ -16,7 +17,7 @@ async def test_a_full_admin_pull_reproduces_the_recording_byte_for_byte(
     answer = await admin.call("core.get_methods")
     # The recording was written as the server serialises: sorted keys, indent 1, one trailing newline.
     written = json.dumps(answer, sort_keys=True, indent=1) + "\n"
-    assert written.encode() == sim.sim.recording.path.read_bytes()
+    assert written.encode() == read_recording_bytes(sim.sim.recording.path)
 
 
 async def test_anonymous_sessions_see_only_the_no_auth_methods(sim: RunningSimulator, rpc: RawRpc) -> None:

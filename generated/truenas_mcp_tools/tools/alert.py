@@ -35,6 +35,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -77,6 +78,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(),
         flatten=False,
@@ -113,6 +115,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(),
         flatten=False,
@@ -149,6 +152,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(),
         flatten=False,
@@ -181,6 +185,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(

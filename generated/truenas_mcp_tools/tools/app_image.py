@@ -32,6 +32,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -78,6 +79,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(),
         flatten=False,
@@ -112,6 +114,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -153,6 +156,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -193,6 +197,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=True,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(

@@ -32,6 +32,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -67,6 +68,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -121,6 +123,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=True,
             excluded="Logging in is the MCP server's job; through a tool it would change the identity of the shared connection.",
+            reviewed=True,
         ),
         params=(
             Param(
@@ -167,6 +170,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=True,
             excluded="Logging in is the MCP server's job; through a tool it would change the identity of the shared connection.",
+            reviewed=True,
         ),
         params=(
             Param(
@@ -202,6 +206,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=True,
             excluded="Part of an interactive login (OTP step) that the MCP server performs itself.",
+            reviewed=True,
         ),
         params=(
             Param(
@@ -237,6 +242,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=True,
             excluded="Logging in is the MCP server's job; through a tool it would change the identity of the shared connection.",
+            reviewed=True,
         ),
         params=(
             Param(
@@ -272,6 +278,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=True,
             excluded="Logging in is the MCP server's job; through a tool it would change the identity of the shared connection.",
+            reviewed=True,
         ),
         params=(
             Param(
@@ -307,6 +314,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded="Would log out the MCP server's own connection and break every later call.",
+            reviewed=True,
         ),
         params=(),
         flatten=False,
@@ -336,6 +344,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(),
         flatten=False,
@@ -368,6 +377,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=True,
             excluded=None,
+            reviewed=True,
         ),
         params=(),
         flatten=False,
@@ -402,6 +412,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=True,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -457,6 +468,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -497,6 +509,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(),
         flatten=False,
@@ -526,6 +539,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(

@@ -32,6 +32,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -68,6 +69,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -115,6 +117,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded="Starts a remote Python debugger inside the middleware: arbitrary code execution, not a task for an agent.",
+            reviewed=True,
         ),
         params=(
             Param(
@@ -151,6 +154,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded="The download tools fetch their file through core.download themselves; a bare download URL is no use to a client and would bypass those tools' confirmation.",
+            reviewed=True,
         ),
         params=(
             Param(
@@ -203,6 +207,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=True,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -245,6 +250,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -280,6 +286,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -326,6 +333,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -361,6 +369,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(),
         flatten=False,
@@ -390,6 +399,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -425,6 +435,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded="Acts on an interactive /websocket/shell session, which MCP clients do not have.",
+            reviewed=True,
         ),
         params=(
             Param(
@@ -470,6 +481,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=True,
             excluded="Changes the error encoding of the MCP server's own connection, which its client relies on.",
+            reviewed=True,
         ),
         params=(
             Param(
@@ -505,6 +517,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded="Event subscriptions deliver messages to the connection, not to a tool call; the server manages its own.",
+            reviewed=True,
         ),
         params=(
             Param(
@@ -540,6 +553,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded="Event subscriptions deliver messages to the connection, not to a tool call; the server manages its own.",
+            reviewed=True,
         ),
         params=(
             Param(

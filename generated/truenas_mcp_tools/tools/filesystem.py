@@ -32,6 +32,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -82,6 +83,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -117,6 +119,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -158,6 +161,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -199,6 +203,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -252,6 +257,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -315,6 +321,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -350,6 +357,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded="The server cannot carry a file into an upload pipe (no bounded file argument), so this method is not served; use the TrueNAS web UI or API for it.",
+            reviewed=True,
         ),
         params=(
             Param(
@@ -395,6 +403,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -434,6 +443,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -473,6 +483,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -514,6 +525,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -555,6 +567,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(

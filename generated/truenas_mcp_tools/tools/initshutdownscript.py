@@ -32,6 +32,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -69,6 +70,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -111,6 +113,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -159,6 +162,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=True,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -214,6 +218,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(

@@ -32,6 +32,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(),
         flatten=False,
@@ -66,6 +67,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=True,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(
@@ -113,6 +115,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(),
         flatten=False,

@@ -37,6 +37,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(),
         flatten=False,
@@ -71,6 +72,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(),
         flatten=False,
@@ -105,6 +107,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(),
         flatten=False,
@@ -134,6 +137,7 @@ TOOLS: tuple[ToolSpec, ...] = (
             filterable=False,
             no_auth=False,
             excluded=None,
+            reviewed=True,
         ),
         params=(
             Param(

@@ -35,12 +35,14 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from truenas_mcp import __version__
+from truenas_mcp.catalog import ToolSpec
 from truenas_mcp.server import builtin, portable, presentation
-from truenas_mcp.server.access import Principal, ToolRef, principal_of
+from truenas_mcp.server.access import Principal, principal_of
 from truenas_mcp.server.auth import PROFILE_CLAIM, BearerAuthMiddleware, build_verifier, metadata_routes
 from truenas_mcp.server.authz import READONLY_ADMIN, SCOPE_PREFIX, known_roles
 from truenas_mcp.server.calls import CallContext, ToolRuntime, error_result
 from truenas_mcp.server.confirm import NO_CHANNEL, ConfirmChannel
+from truenas_mcp.server.credentials import MissingCredential
 from truenas_mcp.server.hygiene import HostOriginMiddleware, RateLimitMiddleware
 from truenas_mcp.server.logs import RequestIdMiddleware
 from truenas_mcp.server.metrics import CONTENT_TYPE
@@ -74,11 +76,15 @@ def instructions(runtime: ToolRuntime) -> str:
 
 
 class Listings:
-    """Tool definitions per profile, built once: listings are deterministic and byte-stable."""
+    """Tool definitions per profile, built once and filtered per caller by the filter chain.
+
+    This is the one place a listed tool definition is produced: listings are deterministic and
+    byte-stable, and only tools the chain offers to the caller appear.
+    """
 
     def __init__(self, runtime: ToolRuntime) -> None:
         self._runtime = runtime
-        self._cache: dict[tuple[str, str | None], list[tuple[ToolRef, dict[str, Any]]]] = {}
+        self._cache: dict[tuple[str, str | None], list[tuple[ToolSpec | None, dict[str, Any]]]] = {}
         # Encoded size per listed definition, keyed by identity (the definition is kept with it, so an
         # identity is never reused while its entry exists).
         self._sizes: dict[int, tuple[dict[str, Any], int]] = {}
@@ -86,20 +92,19 @@ class Listings:
 
     def definitions(
         self, profile: Profile, family: portable.Family | None = None
-    ) -> list[tuple[ToolRef, dict[str, Any]]]:
+    ) -> list[tuple[ToolSpec | None, dict[str, Any]]]:
         cached = self._cache.get((profile.name, family))
         if cached is None and family is not None:
-            cached = [(ref, self.portable.definition(family, d)) for ref, d in self.definitions(profile)]
+            cached = [(spec, self.portable.definition(family, d)) for spec, d in self.definitions(profile)]
             self._cache[(profile.name, family)] = cached
         if cached is None:
             by_name = self._runtime.catalog.by_name
-            entries: list[tuple[ToolRef, dict[str, Any]]] = []
+            entries: list[tuple[ToolSpec | None, dict[str, Any]]] = []
             for name in profile.listed:
                 spec = by_name[name]
-                listed = presentation.listed(spec, self._runtime.catalog.by_method)
-                entries.append((ToolRef(spec.name, spec.method, spec.policy), listed))
-            entries += [(ToolRef(b.name, None, None), b.definition) for b in profile.builtins]
-            entries.sort(key=lambda entry: entry[0].name)
+                entries.append((spec, presentation.listed(spec, self._runtime.catalog.by_method)))
+            entries += [(None, b.definition) for b in profile.builtins]
+            entries.sort(key=lambda entry: str(entry[1]["name"]))
             cached = self._cache[(profile.name, None)] = entries
         return cached
 
@@ -110,10 +115,11 @@ class Listings:
         cursor: str | None,
         family: portable.Family | None = None,
     ) -> dict[str, Any]:
+        chain = self._runtime.chain
         entries = [
             definition
-            for ref, definition in self.definitions(profile, family)
-            if ref.policy is None or self._runtime.access.visible(principal, ref)
+            for spec, definition in self.definitions(profile, family)
+            if spec is None or chain.offers(profile, principal, spec)
         ]
         offset = _decode_cursor(profile, cursor) if cursor is not None else 0
         if offset > len(entries):
@@ -212,10 +218,7 @@ def _client_name(ctx: ServerRequestContext[Any, Any]) -> str | None:
 
 def _state_principal(ctx: ServerRequestContext[Any, Any]) -> str | None:
     """Binds 2026-07-28 ``requestState`` to the caller (issuer, subject, client) of the HTTP request."""
-    principal = principal_of(ctx.request if isinstance(ctx.request, Request) else None)
-    return "\n".join(
-        str(part) for part in (principal.claims.get("iss"), principal.subject, principal.client_id)
-    )
+    return principal_of(ctx.request if isinstance(ctx.request, Request) else None).key
 
 
 def build_server(runtime: ToolRuntime, *, fallback: Profile | None = None) -> Server[Any]:
@@ -293,7 +296,8 @@ def narrower(profile: Profile, bound: Profile) -> bool:
 
 
 class ProfileRoute:
-    """ASGI endpoint: resolve the URL's profile into the scope, then hand over to the MCP transport.
+    """ASGI endpoint: resolve the URL's profile into the scope, check that a TrueNAS credential serves
+    the caller, then hand over to the MCP transport.
 
     A token minted for one profile (``token create --profile``) is refused with 403 on a profile that
     offers more than that one.
@@ -304,10 +308,12 @@ class ProfileRoute:
         resolve: Callable[[Scope], Profile],
         transport: StreamableHTTPASGIApp,
         named: Callable[[str], Profile],
+        runtime: ToolRuntime,
     ) -> None:
         self._resolve = resolve
         self._transport = transport
         self._named = named
+        self._runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -319,6 +325,16 @@ class ProfileRoute:
         if refusal is not None:
             body = {"error": "insufficient_scope", "error_description": refusal}
             await JSONResponse(body, status_code=403)(scope, receive, send)
+            return
+        runtime = self._runtime
+        try:
+            runtime.pool.tier_for(runtime.authority.roles(principal_of(Request(scope))))
+        except MissingCredential as exc:
+            # Refused before the MCP session exists: no call of this token could run over any credential.
+            body = {"error": "insufficient_scope", "error_description": str(exc)}
+            header = f'Bearer error="insufficient_scope", error_description="{_header_safe(str(exc))}"'
+            response = JSONResponse(body, status_code=403, headers={"WWW-Authenticate": header})
+            await response(scope, receive, send)
             return
         try:
             family = portable.family_of(Request(scope).query_params.get(portable.QUERY_FLAG))
@@ -375,11 +391,8 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        client = runtime.client
-        if client.authenticated:
-            return JSONResponse({"status": "ready"})
-        reason = str(client.failure) if client.failure else "not connected to TrueNAS (yet)"
-        return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+        ready, body = runtime.pool.readiness()
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     async def metrics(request: Request) -> Response:
         token_file = settings.metrics_token_file
@@ -396,20 +409,24 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if own_client:
-            runtime.client.start()
+            runtime.pool.start()
         await _announce_store(runtime.store, settings.replicas)
         try:
             async with manager.run():
                 log.info(
                     "serving",
-                    extra={"tools": len(runtime.catalog), "profiles": ["default", "readonly", "all"]},
+                    extra={
+                        "tools": len(runtime.catalog),
+                        "profiles": ["default", "readonly", "all"],
+                        **runtime.pool.describe(),
+                    },
                 )
                 yield
                 await runtime.drain(settings.shutdown_grace_seconds)
         finally:
             if own_client:
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(runtime.client.close())
+                    await asyncio.shield(runtime.pool.close())
             with contextlib.suppress(Exception):
                 await runtime.store.close()
 
@@ -466,10 +483,12 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
-            Route(PATH_DEFAULT, ProfileRoute(lambda _: profiles.default, transport, profiles.named)),
-            Route(PATH_READONLY, ProfileRoute(lambda _: profiles.readonly, transport, profiles.named)),
-            Route(PATH_ALL, ProfileRoute(lambda _: profiles.all, transport, profiles.named)),
-            Route("/mcp/x/{toolsets}", ProfileRoute(toolsets, transport, profiles.named)),
+            Route(PATH_DEFAULT, ProfileRoute(lambda _: profiles.default, transport, profiles.named, runtime)),
+            Route(
+                PATH_READONLY, ProfileRoute(lambda _: profiles.readonly, transport, profiles.named, runtime)
+            ),
+            Route(PATH_ALL, ProfileRoute(lambda _: profiles.all, transport, profiles.named, runtime)),
+            Route("/mcp/x/{toolsets}", ProfileRoute(toolsets, transport, profiles.named, runtime)),
         ],
         middleware=middleware,
         lifespan=lifespan,
@@ -494,6 +513,10 @@ async def _announce_store(store: Store, replicas: int) -> None:
         log.error("shared store unreachable at start-up", extra={"error": str(exc), "replicas": replicas})
         return
     log.info("shared state in " + store.describe(), extra={"replicas": replicas})
+
+
+def _header_safe(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', "'")
 
 
 def _issuer_url(issuer: str, resource: str) -> str:

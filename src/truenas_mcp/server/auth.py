@@ -1,4 +1,4 @@
-"""Resource-server authentication: bearer JWTs, the JWKS cache and RFC 9728 metadata.
+"""Resource-server authentication: bearer JWTs, their checks, and RFC 9728 metadata (keys: keys.py).
 
 The server is an OAuth 2.1 resource server (MCP authorization spec). It never issues tokens to clients on
 its own behalf (``truenas-mcp token create`` mints HS256 tokens for small setups from the same shared
@@ -29,7 +29,6 @@ keeps failing is answered 429 (see ``FailureLimit``).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
@@ -39,14 +38,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
-import httpx2
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from starlette.authentication import AuthCredentials
@@ -55,196 +50,31 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from truenas_mcp.server import redact
 from truenas_mcp.server.hygiene import Limiter, client_address, too_many
+from truenas_mcp.server.keys import (
+    EC,
+    HMAC,
+    OKP,
+    RSA,
+    JWKSCache,
+    KeyFile,
+    TokenError,
+    default_algorithms,
+    key_family,
+    read_public_key,
+    read_secret,
+)
 from truenas_mcp.server.settings import ServerSettings, SettingsError, is_loopback
 
 log = logging.getLogger("truenas_mcp.server.auth")
 
 DEFAULT_ISSUER = "truenas-mcp"
-MIN_SECRET_BYTES = 32
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
-_HMAC = frozenset({"HS256", "HS384", "HS512"})
-_RSA = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
-_EC = frozenset({"ES256", "ES384", "ES512"})
-_OKP = frozenset({"EdDSA"})
-_JWKS_MIN_REFRESH_SECONDS = 30.0  # an unknown `kid` never makes us hit the IdP more often than this
-_JWKS_MAX_BYTES = 512 * 1024
 # Header parameters a token may carry. Everything else (crit, jku, jwk, x5u, x5c, b64, zip, enc, ...) either
 # asks the verifier to trust key material from the token itself or to understand an extension it does not.
 ALLOWED_HEADER = frozenset({"alg", "typ", "kid", "cty", "x5t", "x5t#S256"})
 ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 PROFILE_CLAIM = "truenas_mcp_profile"  # a token minted for one profile (token create --profile)
-
-
-class TokenError(Exception):
-    """A bearer token was refused; the message says why (safe to show the caller, never holds the token)."""
-
-
-# Keys -----------------------------------------------------------------------------------------------
-def _family(key: Any) -> frozenset[str]:
-    if isinstance(key, bytes):
-        return _HMAC
-    if isinstance(key, rsa.RSAPublicKey):
-        return _RSA
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return _EC
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        return _OKP
-    raise SettingsError(f"unsupported key type {type(key).__name__}")
-
-
-def _default_algorithms(key: Any) -> list[str]:
-    if isinstance(key, bytes):
-        return ["HS256"]
-    if isinstance(key, rsa.RSAPublicKey):
-        return ["RS256"]
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return [
-            {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}.get(key.curve.name, "ES256")
-        ]
-    return ["EdDSA"]
-
-
-def read_secret(path: Path, setting: str = "jwt_secret_file") -> bytes:
-    """A shared secret from a file (surrounding whitespace dropped), checked for length."""
-    try:
-        secret = path.read_bytes().strip()
-    except OSError as exc:
-        raise SettingsError(f"{setting}: cannot read {path} ({exc.strerror})") from None
-    if len(secret) < MIN_SECRET_BYTES:
-        raise SettingsError(
-            f"{setting}: {path} holds {len(secret)} bytes; use at least {MIN_SECRET_BYTES} random bytes "
-            '(python -c "import secrets; print(secrets.token_urlsafe(48))")'
-        )
-    redact.register_secret(secret)
-    return secret
-
-
-def _read_public_key(path: Path) -> Any:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SettingsError(f"jwt_public_key_file: cannot read {path} ({exc.strerror})") from None
-    try:
-        key = load_pem_public_key(data)
-    except ValueError as exc:
-        raise SettingsError(f"jwt_public_key_file: {path} is not a PEM public key ({exc})") from None
-    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
-        raise SettingsError(f"jwt_public_key_file: {path}: use an RSA, EC or Ed25519 public key")
-    return key
-
-
-class KeyFile:
-    """A key read from a file, re-read whenever the file's bytes change (rotation without a restart).
-
-    The file is read on every verification: it is a few dozen bytes, and comparing its content (not its
-    modification time, which is coarse on some file systems) makes a rotation effective from the next
-    request. A file that becomes unreadable or invalid stops all verification (fail closed) until it is
-    fixed, rather than letting the old key live on.
-    """
-
-    def __init__(self, path: Path, load: Callable[[Path], Any], setting: str) -> None:
-        self.path = path
-        self.setting = setting
-        self._load = load
-        self._raw = self._read_raw_at_start()
-        self.key: Any = load(path)
-
-    def _read_raw_at_start(self) -> bytes:
-        try:
-            return self.path.read_bytes()
-        except OSError as exc:
-            raise SettingsError(f"{self.setting}: cannot read {self.path} ({exc.strerror})") from None
-
-    def refresh(self) -> bool:
-        """Re-read the file; True when the key changed. ``TokenError`` when it cannot be used."""
-        try:
-            raw = self.path.read_bytes()
-        except OSError as exc:
-            log.error("token key file unreadable", extra={"setting": self.setting, "error": exc.strerror})
-            raise TokenError("the server cannot read its token key; no token can be verified now") from None
-        if raw == self._raw:
-            return False
-        try:
-            key = self._load(self.path)
-            if _family(key) != _family(self.key):
-                raise SettingsError(f"{self.setting}: the new key is of another type than the old one")
-        except SettingsError as exc:
-            log.error("token key file invalid; refusing all tokens", extra={"error": str(exc)})
-            raise TokenError("the server's token key is invalid; no token can be verified now") from None
-        self._raw, self.key = raw, key
-        log.warning(
-            "token key reloaded; tokens signed with the old key are refused", extra={"file": str(self.path)}
-        )
-        return True
-
-
-class JWKSCache:
-    """Public keys from an identity provider's JWKS URL, cached and refreshed.
-
-    Keys are refetched every ``ttl`` seconds, and early when a token names an unknown ``kid`` (key rotation)
-    but never more than once per 30 s, so forged ``kid`` values cannot turn the server into a load
-    generator against the identity provider. A failed refresh keeps the keys already known.
-    """
-
-    def __init__(self, url: str, ttl: float, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.url = url
-        self._ttl = ttl
-        self._clock = clock
-        self._keys: dict[str | None, jwt.PyJWK] = {}
-        self._fetched_at: float | None = None
-        self._lock = asyncio.Lock()
-
-    def _due(self, kid: str | None) -> bool:
-        if self._fetched_at is None:
-            return True
-        age = self._clock() - self._fetched_at
-        return age >= self._ttl or (kid not in self._keys and age >= _JWKS_MIN_REFRESH_SECONDS)
-
-    async def key(self, kid: str | None) -> jwt.PyJWK:
-        """The signing key ``kid`` (the only key when the token names none and the set has one)."""
-        if self._due(kid):
-            async with self._lock:
-                if self._due(kid):  # another request may have refreshed while this one waited
-                    await self._refresh()
-        found = self._keys.get(kid)
-        if found is None and kid is None and len(self._keys) == 1:
-            found = next(iter(self._keys.values()))
-        if found is None:
-            raise TokenError("token signed with an unknown key" + (f" (kid {kid!r})" if kid else ""))
-        return found
-
-    async def _refresh(self) -> None:
-        self._fetched_at = self._clock()
-        try:
-            async with httpx2.AsyncClient(timeout=10.0, follow_redirects=False) as http:
-                answer = await http.get(self.url, headers={"Accept": "application/json"})
-            if answer.status_code != 200:
-                raise ValueError(f"HTTP {answer.status_code}")
-            if len(answer.content) > _JWKS_MAX_BYTES:
-                raise ValueError("JWKS document too large")
-            document = json.loads(answer.content)
-            keys: dict[str | None, jwt.PyJWK] = {}
-            for entry in document.get("keys", []):
-                if (
-                    not isinstance(entry, dict)
-                    or entry.get("kty") == "oct"
-                    or entry.get("use", "sig") != "sig"
-                ):
-                    continue  # a symmetric key in a public JWKS would be an HS/RS confusion waiting to happen
-                try:
-                    jwk = jwt.PyJWK(entry)
-                except (jwt.PyJWKError, jwt.InvalidKeyError):
-                    continue
-                keys[entry.get("kid")] = jwk
-            if not keys:
-                raise ValueError("no usable signing keys")
-        except (httpx2.HTTPError, ValueError, AttributeError) as exc:
-            log.warning("JWKS refresh failed; keeping known keys", extra={"url": self.url, "error": str(exc)})
-            return
-        self._keys = keys
-        log.info("JWKS refreshed", extra={"url": self.url, "keys": len(keys)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,13 +129,13 @@ class JWTVerifier:
         # Tokens this server mints always say at+jwt; an identity provider's do only when configured so.
         self._require_typ = require_typ if require_typ is not None else secret is not None
         static = secret if secret is not None else public_key
-        family = _family(static) if static is not None else _RSA | _EC | _OKP
+        family = key_family(static) if static is not None else RSA | EC | OKP
         pinned = list(algorithms) or (
-            _default_algorithms(static) if static is not None else ["RS256", "ES256"]
+            default_algorithms(static) if static is not None else ["RS256", "ES256"]
         )
         wrong = sorted(set(pinned) - family)
         if wrong:
-            kind = "an HMAC secret" if family == _HMAC else "a public key" if static is not None else "a JWKS"
+            kind = "an HMAC secret" if family == HMAC else "a public key" if static is not None else "a JWKS"
             raise SettingsError(f"jwt_algorithms: {', '.join(wrong)} cannot be verified with {kind}")
         self.algorithms: tuple[str, ...] = tuple(pinned)
         self._verified: OrderedDict[str, VerifiedToken] = OrderedDict()
@@ -486,7 +316,7 @@ def build_verifier(settings: ServerSettings) -> JWTVerifier:
     if secret_file:
         key_file = KeyFile(secret_file, read_secret, "jwt_secret_file")
     elif public_key_file:
-        key_file = KeyFile(public_key_file, _read_public_key, "jwt_public_key_file")
+        key_file = KeyFile(public_key_file, read_public_key, "jwt_public_key_file")
     secret = key_file.key if key_file is not None and isinstance(key_file.key, bytes) else None
     public_key = public_key_file
     jwks = None

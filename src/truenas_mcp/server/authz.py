@@ -5,8 +5,9 @@ A token's ``truenas:<ROLE>`` scopes are TrueNAS role names (``truenas:READONLY_A
 ``truenas:POOL_SCRUB_WRITE``). A tool is visible and callable when the caller holds FULL_ADMIN or one of the
 roles the recording says grant CALL on its method; a method recorded with no roles needs FULL_ADMIN, as on
 TrueNAS itself. The recorded ``roles`` are already the closure of every granting role, so no hierarchy is
-computed here. ``visible`` and ``authorize`` share one predicate, so what a caller sees in ``tools/list``,
-in search and describe, and what it may call always agree.
+computed here. Whether a caller may use a tool at all is answered by the filter chain
+(:mod:`truenas_mcp.server.chain`) from the predicates here, so listing, search, describe and call agree;
+:meth:`RolePolicy.authorize` then decides one call with its arguments.
 
 On top of the roles, a deployment narrows further: tool globs to allow and deny (deny wins; ``core.bulk``
 and ``auth.*`` are denied by default because they would let a caller run any method or mint TrueNAS
@@ -20,18 +21,11 @@ import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from truenas_mcp.catalog import Catalog, Policy
-from truenas_mcp.server.access import (
-    ALLOW,
-    Decision,
-    Principal,
-    ToolRef,
-    deny,
-    needs_confirmation,
-)
+from truenas_mcp.catalog import Catalog, Policy, ToolSpec
+from truenas_mcp.server.access import ALLOW, Decision, Principal, deny, needs_confirmation
+from truenas_mcp.server.settings import SCOPE_PREFIX as SCOPE_PREFIX
 from truenas_mcp.server.settings import ArgumentRule, ServerSettings
 
-SCOPE_PREFIX = "truenas:"
 FULL_ADMIN = "FULL_ADMIN"
 READONLY_ADMIN = "READONLY_ADMIN"
 # Roles that may see secrets in results: TrueNAS redacts ``Secret`` fields for sessions that are neither
@@ -78,8 +72,8 @@ def sees_secrets(roles: frozenset[str], policy: Policy | None) -> bool:
     return any(role in policy.roles and is_write_role(role) for role in roles)
 
 
-def _matches(globs: Iterable[str], tool: ToolRef) -> bool:
-    names = [tool.name] + ([tool.method] if tool.method else [])
+def _matches(globs: Iterable[str], tool: ToolSpec) -> bool:
+    names = (tool.name, tool.method)
     return any(fnmatch.fnmatchcase(name, glob) for glob in globs for name in names)
 
 
@@ -113,10 +107,10 @@ class ToolRules:
         self.deny = tuple(deny_tools)
         self.argument_deny = tuple(argument_deny)
 
-    def offered(self, tool: ToolRef) -> bool:
+    def offered(self, tool: ToolSpec) -> bool:
         return _matches(self.allow, tool) and not _matches(self.deny, tool)
 
-    def refusal(self, tool: ToolRef, arguments: Mapping[str, Any]) -> str | None:
+    def refusal(self, tool: ToolSpec, arguments: Mapping[str, Any]) -> str | None:
         """Why an argument rule refuses this call, or ``None``."""
         for rule in self.argument_deny:
             if not _matches([rule.tool], tool):
@@ -125,13 +119,12 @@ class ToolRules:
                 text = _as_text(value)
                 if any(fnmatch.fnmatchcase(text, glob) for glob in rule.values):
                     why = f": {rule.reason}" if rule.reason else ""
-                    target = tool.method or tool.name
-                    return f"this deployment refuses {target} with {rule.argument}={text!r}{why}"
+                    return f"this deployment refuses {tool.method} with {rule.argument}={text!r}{why}"
         return None
 
 
 class RolePolicy:
-    """The server's access policy: roles from scopes, deployment rules, confirmation of destructive calls.
+    """The server's authorization data: roles from scopes, deployment rules, confirmation of calls.
 
     With ``authenticated=False`` (the loopback-only development mode) there are no scopes to check, and the
     anonymous caller gets FULL_ADMIN; rules and confirmations still apply.
@@ -159,48 +152,47 @@ class RolePolicy:
             confirm_waive=settings.confirm_waive,
         )
 
-    def _roles(self, principal: Principal) -> frozenset[str]:
+    def roles(self, principal: Principal) -> frozenset[str]:
+        """The TrueNAS roles the server acts on for ``principal``."""
         return roles_of(principal) if self.authenticated else frozenset({FULL_ADMIN})
 
-    def _hidden_because(self, principal: Principal, tool: ToolRef) -> str | None:
-        policy = tool.policy
-        if policy is None:
-            return None  # the server's own tools: their targets are checked when they are used
+    def deployment_refusal(self, tool: ToolSpec) -> str | None:
+        """Why this deployment's settings never offer ``tool``, or ``None``."""
         if not self.rules.offered(tool):
             return "this deployment does not offer it"
-        if self.destructive == "disable" and policy.safety == "destructive":
+        if self.destructive == "disable" and tool.policy.safety == "destructive":
             return "destructive tools are disabled on this deployment"
-        roles = self._roles(principal)
-        if not grants(roles, policy):
-            needed = ", ".join(SCOPE_PREFIX + r for r in (*policy.roles, FULL_ADMIN))
-            held = ", ".join(sorted(SCOPE_PREFIX + r for r in roles)) or "none"
-            return f"it needs one of the scopes {needed}; the token grants {held}"
         return None
 
-    def visible(self, principal: Principal, tool: ToolRef) -> bool:
-        return self._hidden_because(principal, tool) is None
+    def role_refusal(self, roles: frozenset[str], tool: ToolSpec) -> str | None:
+        """Why a caller holding ``roles`` may not use ``tool`` by TrueNAS's recorded roles, or ``None``."""
+        policy = tool.policy
+        if grants(roles, policy):
+            return None
+        needed = ", ".join(SCOPE_PREFIX + r for r in (*policy.roles, FULL_ADMIN))
+        held = ", ".join(sorted(SCOPE_PREFIX + r for r in roles)) or "none"
+        return f"it needs one of the scopes {needed}; the token grants {held}"
 
-    async def authorize(self, principal: Principal, tool: ToolRef, arguments: Mapping[str, Any]) -> Decision:
-        hidden = self._hidden_because(principal, tool)
-        if hidden is not None:
-            return deny(hidden)
+    def authorize(self, principal: Principal, tool: ToolSpec, arguments: Mapping[str, Any]) -> Decision:
+        """One call of a tool the chain offers: refused by an argument rule, confirmed first, or run."""
         refusal = self.rules.refusal(tool, arguments)
         if refusal is not None:
             return deny(refusal)
         policy = tool.policy
         if (
-            policy is not None
-            and (policy.confirm or policy.safety == "destructive")
+            (policy.confirm or policy.safety == "destructive")
             and self.destructive == "confirm"
             and not _matches(self.confirm_waive, tool)
         ):
-            return needs_confirmation(f"{tool.method or tool.name} is {policy.safety} and needs confirmation")
+            return needs_confirmation(f"{tool.method} is {policy.safety} and needs confirmation")
         return ALLOW
 
-    def sees_secrets(self, principal: Principal, tool: ToolRef) -> bool:
-        return sees_secrets(self._roles(principal), tool.policy)
+    def sees_secrets(self, principal: Principal, policy: Policy | None) -> bool:
+        return sees_secrets(self.roles(principal), policy)
+
+    def is_full_admin(self, principal: Principal) -> bool:
+        return FULL_ADMIN in self.roles(principal)
 
     def may_abort_jobs(self, principal: Principal) -> bool:
         """Aborting a job is a write: read-only tokens may follow jobs but not abort them."""
-        roles = self._roles(principal)
-        return any(is_write_role(role) for role in roles)
+        return any(is_write_role(role) for role in self.roles(principal))

@@ -16,6 +16,9 @@ import click
 from truenas_mcp.catalog import Catalog, CatalogNotFound, load_catalog
 from truenas_mcp.client import ClientConfig, ClientConfigError
 from truenas_mcp.server import presentation, redact, summary
+from truenas_mcp.server.access import LOCAL
+from truenas_mcp.server.authz import RolePolicy, known_roles
+from truenas_mcp.server.chain import ToolChain
 from truenas_mcp.server.profiles import ProfileError, Profiles
 from truenas_mcp.server.settings import ServerSettings, SettingsError, load_settings
 
@@ -45,9 +48,14 @@ def profile_costs(catalog: Catalog, profile_name: str, settings: ServerSettings)
     """What ``tools/list`` of a profile contains, with each definition's token count (compact JSON)."""
     profiles = Profiles(catalog, job_wait_seconds=settings.job_wait_seconds)
     profile = profiles.named(profile_name)
+    # What a FULL_ADMIN caller is offered: the same filter chain as tools/list, so excluded tools and the
+    # deployment's deny rules are not counted.
+    chain = ToolChain(catalog, RolePolicy.from_settings(settings))
     costs = []
     for name in profile.listed:
         tool = catalog.by_name[name]
+        if not chain.offers(profile, LOCAL, tool):
+            continue
         text = json.dumps(
             presentation.listed(tool, catalog.by_method), separators=(",", ":"), ensure_ascii=False
         )
@@ -56,6 +64,18 @@ def profile_costs(catalog: Catalog, profile_name: str, settings: ServerSettings)
         text = json.dumps(b.definition, separators=(",", ":"), ensure_ascii=False)
         costs.append(ToolCost(b.name, "read" if b.read_only else "write", count_tokens(text)))
     return sorted(costs, key=lambda c: c.name)
+
+
+def check_credential_roles(settings: ServerSettings, catalog: Catalog) -> None:
+    """Every role a credential names must be a role of the recording (a typo would never match a token)."""
+    known = known_roles(catalog)
+    for index, credential in enumerate(settings.credentials):
+        unknown = sorted(set(credential.roles) - known)
+        if unknown:
+            raise ValueError(
+                f"credentials[{index}].roles ({credential.name}): unknown TrueNAS role(s) "
+                + ", ".join(unknown)
+            )
 
 
 def _fail(message: str) -> None:
@@ -70,7 +90,8 @@ def _fail(message: str) -> None:
 def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
     """Serve the TrueNAS tools over MCP streamable HTTP (/mcp, /mcp/readonly, /mcp/all, /mcp/x/<toolsets>).
 
-    TrueNAS is reached with TRUENAS_URL, TRUENAS_USERNAME and TRUENAS_API_KEY[_FILE]; server settings are
+    TrueNAS is reached with TRUENAS_URL, TRUENAS_USERNAME and TRUENAS_API_KEY[_FILE] (single credential), or
+    with TRUENAS_URL and one API key per role tier in the `credentials` setting; server settings are
     TRUENAS_MCP_* variables or the [server] table of --config.
     """
     import uvicorn
@@ -78,17 +99,29 @@ def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
     from truenas_mcp.client import TrueNASClient
     from truenas_mcp.server.app import build_app
     from truenas_mcp.server.calls import ToolRuntime
+    from truenas_mcp.server.credentials import CredentialPool
     from truenas_mcp.server.logs import configure_logging
 
     try:
         settings = load_settings(config_file, host=host, port=port)
         client_config = ClientConfig.from_env()
         catalog = load_catalog(settings.catalog)
-        credential = client_config.credential()
-        if credential is not None:
-            redact.register_secret(credential.secret.get_secret_value())
         configure_logging(settings.log_level, settings.log_json)
-        runtime = ToolRuntime(catalog, TrueNASClient(client_config), settings)
+        if settings.credentials:
+            check_credential_roles(settings, catalog)
+            if client_config.credential() is not None:
+                raise ValueError(
+                    "TRUENAS_USERNAME/TRUENAS_API_KEY[_FILE] and the credentials setting are both set; in "
+                    "the per-role mode every TrueNAS credential is an entry of credentials "
+                    "(TRUENAS_MCP_CREDENTIALS)"
+                )
+            pool = CredentialPool.per_role(client_config, settings.credentials)
+        else:
+            credential = client_config.credential()
+            if credential is not None:
+                redact.register_secret(credential.secret.get_secret_value())
+            pool = CredentialPool.single(TrueNASClient(client_config))
+        runtime = ToolRuntime(catalog, pool, settings)
         app = build_app(runtime)
     except (SettingsError, ClientConfigError, CatalogNotFound, ValueError) as exc:
         _fail(str(exc))

@@ -180,9 +180,13 @@ class Confirmations:
         if not first:
             raise ConfirmationError("the confirmation token was already used; nothing was run")
 
-    def preview(self, tool: str, method: str, safety: str, arguments: Mapping[str, Any]) -> str:
+    def preview(
+        self, tool: str, method: str, safety: str, arguments: Mapping[str, Any], plain: str | None = None
+    ) -> str:
+        """What the call does: ``plain`` words first when given, then exactly what TrueNAS will receive."""
         shown = json.dumps(redact.redact(dict(arguments)), sort_keys=True, ensure_ascii=False)
-        return f"{tool} ({safety}) will call TrueNAS {method} with {shown}"
+        exact = f"{tool} ({safety}) will call TrueNAS {method} with {shown}"
+        return f"{tool} {plain} ({safety}: TrueNAS {method} with {shown})" if plain else exact
 
     async def confirm(
         self,
@@ -194,18 +198,19 @@ class Confirmations:
         safety: str,
         arguments: Mapping[str, Any],
         token: str | None,
+        plain: str | None = None,
     ) -> Outcome:
         """Decide whether this call is confirmed now, or what to answer instead of running it."""
         if token is not None:
             await self.redeem(token, principal, tool, arguments)
             return Outcome(True, "token")
-        preview = self.preview(tool, method, safety, arguments)
+        preview = self.preview(tool, method, safety, arguments, plain)
         if channel.input_responses is not None and channel.request_state is not None:
             await self.redeem(channel.request_state, principal, tool, arguments)
             if _accepted(channel.input_responses.get(INPUT_KEY)):
                 return Outcome(True, "input_required")
             return Outcome(False, "declined", _result(f"The user declined; nothing was run. ({preview})"))
-        question = f"Confirm: {preview}. This cannot be undone."
+        question = f"Confirm: {preview}." + (" This cannot be undone." if safety == "destructive" else "")
         if channel.input_required:
             state = self.issue(principal, tool, arguments)
             request = {

@@ -24,6 +24,7 @@ from importlib import resources
 from typing import Any
 
 from truenas_mcp.catalog import ToolSpec
+from truenas_mcp.server.presentation import name_tools
 
 _WORD = re.compile(r"[a-z0-9]+")
 _FIELD_WEIGHTS = {"name": 3.0, "title": 2.5, "params": 1.0, "description": 1.0}
@@ -274,15 +275,19 @@ def summary(tool: ToolSpec, limit: int = 200) -> str:
     return first if len(first) <= limit else first[: limit - 1].rstrip() + "…"
 
 
-def hits_to_result(hits: Sequence[Hit], by_name: Any) -> list[dict[str, Any]]:
+def hits_to_result(
+    hits: Sequence[Hit], by_name: Any, by_method: Mapping[str, ToolSpec] | None = None
+) -> list[dict[str, Any]]:
+    """Search hits as ``search_tools`` returns them; summaries name other tools by tool name."""
     out = []
     for hit in hits:
         tool: ToolSpec = by_name[hit.name]
+        text = summary(tool)
         out.append(
             {
                 "name": tool.name,
                 "title": tool.title,
-                "summary": summary(tool),
+                "summary": text if by_method is None else name_tools(text, by_method),
                 "safety": tool.policy.safety,
                 "job": tool.policy.job,
             }

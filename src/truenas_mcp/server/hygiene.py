@@ -1,4 +1,5 @@
-"""Network hygiene middleware: Host and Origin allow-lists, and per-principal rate limits.
+"""Network hygiene middleware: Host and Origin allow-lists, and per-principal rate limits (their buckets
+live in the shared store, ``store.RateLimiter``; ``TokenBuckets`` is the in-memory kind).
 
 The request body cap is the SDK's ``RequestBodyLimitMiddleware`` (413), installed by the app in front of
 authentication so that an unauthenticated client cannot make the server buffer a large body.

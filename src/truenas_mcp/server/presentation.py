@@ -114,7 +114,11 @@ def compact(schema: Any, depth: int) -> Any:
         out["enum"] = enum
     branches = schema.get("anyOf", schema.get("oneOf"))
     if isinstance(branches, list):
-        out["anyOf"] = [compact(b, depth) for b in branches]
+        kept: list[Any] = []
+        for branch in (compact(b, depth) for b in branches):
+            if branch not in kept:  # branches that became alike say the same thing once
+                kept.append(branch)
+        out["anyOf"] = kept
     if depth <= 0:
         return out
     props = schema.get("properties")
@@ -139,6 +143,60 @@ def input_schema(tool: ToolSpec) -> dict[str, Any]:
     return {**schema, "properties": {**props, TOKEN_ARGUMENT: CONFIRMATION_PROPERTY}}
 
 
+# Nested fields (an option inside ``options``) keep the first sentence of their description in a
+# listing; the whole text is in ``describe_tool``. Measured on the default profile, the query options'
+# upstream texts alone were ~1,200 tokens, repeated on every query tool.
+NESTED_NOTE_CHARS = 160
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*])|\n\s*\n")
+
+
+def first_sentence(text: str, limit: int = NESTED_NOTE_CHARS) -> str:
+    head = _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+    head = " ".join(head.split())
+    return head if len(head) <= limit else head[: limit - 1].rstrip() + "…"
+
+
+def brief_nested(schema: Any, depth: int = 0) -> Any:
+    """``schema`` with descriptions of properties nested below the top level cut to one sentence, and
+    without an object ``default`` that each property's own ``default`` already says.
+
+    Only annotations change: every keyword that validates stays as it is.
+    """
+    if isinstance(schema, list):
+        return [brief_nested(item, depth) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    props = schema.get("properties")
+    for key, value in schema.items():
+        if (
+            key == "default"
+            and isinstance(value, dict)
+            and isinstance(props, dict)
+            and _said_below(value, props)
+        ):
+            continue  # an object's default that only repeats its properties' own defaults
+        if key == "description" and isinstance(value, str) and depth >= 2:
+            out[key] = first_sentence(value)
+        elif key in ("properties", "$defs") and isinstance(value, dict):
+            out[key] = {k: brief_nested(v, depth + 1) for k, v in value.items()}
+        elif key in ("default", "examples", "const", "enum"):
+            out[key] = value
+        else:
+            out[key] = brief_nested(value, depth)
+    return out
+
+
+def _said_below(default: Mapping[str, Any], props: Mapping[str, Any]) -> bool:
+    return all(
+        isinstance(props.get(key), dict) and props[key].get("default", _MISSING) == value
+        for key, value in default.items()
+    )
+
+
+_MISSING = object()
+
+
 def description(tool: ToolSpec, by_method: Mapping[str, ToolSpec]) -> str:
     """The full description as served (tool names, confirmation note), before any length limit."""
     text = name_tools(tool.description, by_method).rstrip()
@@ -161,7 +219,7 @@ def listed(tool: ToolSpec, by_method: Mapping[str, ToolSpec]) -> dict[str, Any]:
         "name": tool.name,
         "title": tool.title,
         "description": text,
-        "inputSchema": input_schema(tool),
+        "inputSchema": brief_nested(input_schema(tool)),
         "outputSchema": compact(tool.output_schema, LISTED_OUTPUT_DEPTH),
         "annotations": {"title": tool.title, **annotations},
     }

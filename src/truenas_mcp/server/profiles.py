@@ -7,14 +7,16 @@ client of ``/mcp/readonly`` sees the same list, in the same order, byte for byte
 * ``reachable``: catalog tools that discovery (search, describe, ``call_tool``) can reach; a direct call
   by name works for these too, so ``/mcp`` can run any tool its discovery found.
 
-The read-only profile is enforced here, on the tool's recorded safety class, before any access policy runs.
+A profile is the shape of a URL only. Whether a caller may use one of its tools (excluded methods, the
+read-only rule, deployment rules, roles, identity methods) is decided by the filter chain
+(:mod:`truenas_mcp.server.chain`), which every listing, search, describe and call goes through.
 """
 
 from __future__ import annotations
 
 import collections
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from truenas_mcp.catalog import Catalog, ToolSpec
@@ -44,10 +46,6 @@ CORE_TOOLS: tuple[str, ...] = (
     "disk_temperatures",
 )
 MAX_CORE_TOOLS = 30
-
-# A tool whose input schema declares this property takes its upload as base64 in it; upload tools
-# without it cannot receive a file over MCP and are not offered.
-UPLOAD_DATA_PROPERTY = "file_base64"
 
 PATH_DEFAULT = "/mcp"
 PATH_READONLY = "/mcp/readonly"
@@ -80,29 +78,13 @@ class Profile:
         return None
 
 
-def exclusion_reason(tool: ToolSpec) -> str | None:
-    """Why the server never offers ``tool`` (``None`` when it does)."""
-    disabled = getattr(tool.policy, "disabled", None)
-    if disabled:
-        return str(disabled)
-    if tool.policy.pipe == "upload" and UPLOAD_DATA_PROPERTY not in tool.input_schema.get("properties", {}):
-        return (
-            f"{tool.method} reads a file from an upload pipe and its schema has no {UPLOAD_DATA_PROPERTY!r} "
-            "argument to carry one; use the TrueNAS web UI or API for uploads"
-        )
-    return None
-
-
 class Profiles:
     """The profiles of one catalog; toolset profiles are built on first use and kept (bounded)."""
 
     def __init__(self, catalog: Catalog, *, job_wait_seconds: float) -> None:
         self.catalog = catalog
         self._wait = job_wait_seconds
-        self.excluded: Mapping[str, str] = {
-            tool.name: reason for tool in catalog if (reason := exclusion_reason(tool)) is not None
-        }
-        self._offered = tuple(tool for tool in catalog if tool.name not in self.excluded)
+        self._offered = tuple(catalog)
         self.groups: frozenset[str] = frozenset(g for tool in self._offered for g in tool.policy.toolsets)
         self.namespaces: frozenset[str] = frozenset(tool.policy.namespace for tool in self._offered)
         self._lock = threading.Lock()

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "TRUENAS_MCP_"
+SCOPE_PREFIX = "truenas:"
 CONFIG_FILE_ENV = "TRUENAS_MCP_CONFIG"
 # Variables with the prefix that other parts of the project read; they are not server settings, but
 # their presence in a server's environment is not a mistake either.
@@ -30,6 +31,7 @@ OTHER_PREFIXED_ENV = frozenset(
         "TRUENAS_MCP_SPEC_DIR",
         "TRUENAS_MCP_PUBLISHED_PORT",  # docker-compose.yml: the host port it publishes
         "TRUENAS_MCP_TEST_DEBIAN_MIRROR",  # the image tests' package mirror
+        "TRUENAS_MCP_TOKEN",  # a client's bearer token, as docs/clients.md has clients expand it
     }
 )
 
@@ -82,6 +84,33 @@ class ArgumentRule(BaseModel):
     argument: str = Field(min_length=1)
     values: list[str] = Field(min_length=1)
     reason: str = ""
+
+
+class CredentialSetting(BaseModel):
+    """One TrueNAS credential of the per-role mode: a TrueNAS user's API key and the roles that user holds.
+
+    ``roles`` are the TrueNAS roles the user's privilege grants (``READONLY_ADMIN``, ``SHARING_ADMIN``,
+    ``FULL_ADMIN`` or finer roles); a call runs over the credential with the fewest roles that include every
+    ``truenas:<ROLE>`` scope of the caller's token, so TrueNAS itself checks what that user may do.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="label in logs and /readyz")
+    roles: list[str] = Field(min_length=1, description="TrueNAS roles of this user's privilege")
+    username: str = Field(min_length=1, description="the TrueNAS user owning the key")
+    api_key_file: Path = Field(description="file holding the user's API key (<id>-<secret>)")
+
+    @model_validator(mode="after")
+    def _check(self) -> CredentialSetting:
+        bad = sorted(role for role in self.roles if not role.isupper() or role.startswith(SCOPE_PREFIX))
+        if bad:
+            raise ValueError(
+                f"roles: {', '.join(bad)} are not TrueNAS role names (write READONLY_ADMIN, not truenas:...)"
+            )
+        if not self.api_key_file.is_file():
+            raise ValueError(f"api_key_file: {self.api_key_file} is not a readable file")
+        return self
 
 
 class ServerSettings(BaseSettings):
@@ -166,6 +195,14 @@ class ServerSettings(BaseSettings):
     )
     confirm_ttl_seconds: float = Field(default=300.0, ge=10, le=3600, description="confirmation lifetime")
 
+    credentials: list[CredentialSetting] = Field(
+        default_factory=list,
+        description=(
+            "per-role mode: one TrueNAS user API key per role tier (JSON list of {name, roles, username, "
+            "api_key_file}); empty: every call uses the single TRUENAS_* credential"
+        ),
+    )
+
     # Network hygiene ----------------------------------------------------------------------------
     max_body_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024, description="largest HTTP request body accepted"
@@ -229,7 +266,8 @@ class ServerSettings(BaseSettings):
     replicas: int = Field(
         default=1,
         ge=1,
-        description="most replicas that serve at once (HPA maxReplicas); above 1 needs redis_url",
+        description="most replicas serving at once (HPA maxReplicas); above 1 needs redis_url, "
+        "confirm_secret_file and jwt_audience",
     )
 
     @model_validator(mode="after")
@@ -253,10 +291,30 @@ class ServerSettings(BaseSettings):
             raise ValueError("jwks_url: must be an http(s) URL")
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("redis_url: must be a redis://, rediss:// or unix:// URL")
-        if self.replicas > 1 and self.redis_url is None:
+        if self.replicas > 1:
+            # What every replica must share, or a call confirmed or a token minted for one fails on another.
+            missing = []
+            if self.redis_url is None:
+                missing.append(f"a shared store; set redis_url ({ENV_PREFIX}REDIS_URL)")
+            if self.confirm_secret_file is None:
+                missing.append(
+                    f"one confirmation key; set confirm_secret_file ({ENV_PREFIX}CONFIRM_SECRET_FILE)"
+                )
+            if self.auth == "jwt" and self.jwt_audience is None:
+                missing.append(f"one token audience; set jwt_audience ({ENV_PREFIX}JWT_AUDIENCE)")
+            if missing:
+                raise ValueError(
+                    f"replicas: {self.replicas} replicas need "
+                    + "; and ".join(missing)
+                    + ". Or set replicas to 1"
+                )
+        names = [c.name for c in self.credentials]
+        if len(set(names)) != len(names):
+            raise ValueError("credentials: each credential needs a distinct name")
+        role_sets = [frozenset(c.roles) for c in self.credentials]
+        if len(set(role_sets)) != len(role_sets):
             raise ValueError(
-                f"replicas: {self.replicas} replicas need a shared store; set redis_url "
-                f"({ENV_PREFIX}REDIS_URL), or replicas to 1 to run a single replica"
+                "credentials: two credentials hold the same roles; which one to use would be a guess"
             )
         return self
 

@@ -18,6 +18,7 @@ Keys are namespaced ``truenas-mcp:<kind>:<key>`` so one Redis can serve other ap
 from __future__ import annotations
 
 import abc
+import dataclasses
 import json
 import logging
 import math
@@ -44,6 +45,8 @@ log = logging.getLogger("truenas_mcp.server.store")
 _PREFIX = "truenas-mcp:"
 _MAX_MEMORY_ENTRIES = 10_000
 _REDIS_TIMEOUT_SECONDS = 2.0
+MIN_REDIS_PASSWORD = 16
+_RETRY_STORE_SECONDS = 1.0
 
 
 class StoreUnavailable(Exception):
@@ -72,6 +75,15 @@ class Store(abc.ABC):
     async def get_record(self, key: str) -> dict[str, Any] | None:
         """The record under ``key``, or None when there is none (never stored, or expired)."""
 
+    @abc.abstractmethod
+    async def append(self, key: str, record: Mapping[str, Any], ttl: float, keep: int) -> int:
+        """Add ``record`` to the list ``key`` (its newest ``keep`` entries are kept for ``ttl`` seconds)
+        and return its sequence number, increasing across the whole store."""
+
+    @abc.abstractmethod
+    async def entries(self, key: str) -> list[tuple[int, dict[str, Any]]]:
+        """The list ``key`` as ``(sequence, record)`` pairs, newest first ([] when there is none)."""
+
     async def ping(self) -> None:
         """Raise ``StoreUnavailable`` when the store cannot be reached (memory always can)."""
         return None
@@ -95,6 +107,8 @@ class MemoryStore(Store):
         self._claims: OrderedDict[str, float] = OrderedDict()
         self._records: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._buckets: dict[tuple[float, int], TokenBuckets] = {}
+        self._lists: OrderedDict[str, tuple[float, list[tuple[int, str]]]] = OrderedDict()
+        self._seq = 0
         self._lock = threading.Lock()
 
     async def claim(self, key: str, ttl: float) -> bool:
@@ -136,6 +150,25 @@ class MemoryStore(Store):
                 return None
             value: dict[str, Any] = json.loads(entry[1])
             return value
+
+    async def append(self, key: str, record: Mapping[str, Any], ttl: float, keep: int) -> int:
+        with self._lock:
+            self._seq += 1
+            now = self._clock()
+            expiry, items = self._lists.get(key, (0.0, []))
+            items = ([] if expiry <= now else items) + [(self._seq, json.dumps(record, sort_keys=True))]
+            self._lists[key] = (now + ttl, items[-keep:])
+            self._lists.move_to_end(key)
+            while len(self._lists) > _MAX_MEMORY_ENTRIES:
+                self._lists.popitem(last=False)
+            return self._seq
+
+    async def entries(self, key: str) -> list[tuple[int, dict[str, Any]]]:
+        with self._lock:
+            expiry, items = self._lists.get(key, (0.0, []))
+            if expiry <= self._clock():
+                return []
+            return [(seq, json.loads(text)) for seq, text in reversed(items)]
 
 
 # One token bucket, atomically, on the Redis server's clock. Returns the wait in seconds as a string
@@ -227,6 +260,28 @@ class RedisStore(Store):
         value: dict[str, Any] = json.loads(text)
         return value
 
+    async def append(self, key: str, record: Mapping[str, Any], ttl: float, keep: int) -> int:
+        name = _PREFIX + "list:" + key
+        try:
+            seq = int(await self._client.incr(_PREFIX + "seq"))
+            entry = json.dumps({"seq": seq, "record": record}, sort_keys=True)
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.lpush(name, entry)
+                pipe.ltrim(name, 0, keep - 1)
+                pipe.pexpire(name, max(1, math.ceil(ttl * 1000)))
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise self._unavailable(exc) from None
+        return seq
+
+    async def entries(self, key: str) -> list[tuple[int, dict[str, Any]]]:
+        try:
+            raw = await self._client.lrange(_PREFIX + "list:" + key, 0, -1)
+        except (RedisError, OSError) as exc:
+            raise self._unavailable(exc) from None
+        found = [json.loads(text) for text in raw]
+        return sorted(((int(e["seq"]), e["record"]) for e in found), key=lambda pair: -pair[0])
+
     async def ping(self) -> None:
         try:
             await self._client.ping()
@@ -249,8 +304,12 @@ def open_store(settings: ServerSettings) -> Store:
             raise SettingsError(
                 f"redis_password_file: cannot read {settings.redis_password_file} ({exc.strerror})"
             ) from None
-        if not password:
-            raise SettingsError(f"redis_password_file: {settings.redis_password_file} is empty")
+        if len(password) < MIN_REDIS_PASSWORD:
+            # Also catches a forgotten placeholder in a Secret before it becomes the password.
+            raise SettingsError(
+                f"redis_password_file: {settings.redis_password_file} holds {len(password)} characters; "
+                f"use at least {MIN_REDIS_PASSWORD} random ones"
+            )
         redact.register_secret(password)
     return RedisStore(settings.redis_url, password=password)
 
@@ -260,20 +319,35 @@ class RateLimiter:
 
     Refusing every request while Redis is down would turn a store outage into a service outage, so the
     limit degrades to per replica (it multiplies by the replica count for that time) and says so once.
+    After a failure the store is tried again only every ``_RETRY_STORE_SECONDS``, so requests during an
+    outage do not each wait for a connection attempt.
     """
 
-    def __init__(self, store: Store, per_minute: float, burst: int, *, kind: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        per_minute: float,
+        burst: int,
+        *,
+        kind: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._store = store
         self.per_minute = per_minute
         self.burst = burst
         self._kind = kind
-        self._local = TokenBuckets(per_minute, burst)
+        self._clock = clock
+        self._local = TokenBuckets(per_minute, burst, clock=clock)
         self._degraded = False
+        self._failed_at = -math.inf
 
     async def take(self, key: str) -> float:
+        if self._degraded and self._clock() - self._failed_at < _RETRY_STORE_SECONDS:
+            return self._local.take(key)
         try:
             wait = await self._store.take(f"{self._kind}:{key}", self.per_minute, self.burst)
         except StoreUnavailable as exc:
+            self._failed_at = self._clock()
             if not self._degraded:
                 self._degraded = True
                 log.warning(
@@ -307,3 +381,28 @@ class OwnerRecords:
 
     async def get(self, key: str) -> dict[str, Any] | None:
         return await self._store.get_record("job-owner:" + key)
+
+
+class StoreJobOwnership:
+    """The server's job-ownership interface (``record(JobRecord)``, ``records(job_id)``) over the store.
+
+    ``record_type`` is the frozen dataclass of a record, with a ``job_id`` and a ``seq`` field that the
+    store assigns; records are kept per job id, the newest few of each (a job id repeats only across
+    TrueNAS boots). With ``RedisStore`` every replica sees every replica's jobs.
+    """
+
+    def __init__(
+        self, store: Store, record_type: Callable[..., Any], *, ttl: float = OWNER_TTL_SECONDS, keep: int = 8
+    ) -> None:
+        self._store = store
+        self._type = record_type
+        self._ttl = ttl
+        self._keep = keep
+
+    async def record(self, record: Any) -> Any:
+        fields = {k: v for k, v in dataclasses.asdict(record).items() if k != "seq"}
+        seq = await self._store.append(f"job:{record.job_id}", fields, self._ttl, self._keep)
+        return dataclasses.replace(record, seq=seq)
+
+    async def records(self, job_id: int) -> list[Any]:
+        return [self._type(**fields, seq=seq) for seq, fields in await self._store.entries(f"job:{job_id}")]

@@ -1,7 +1,7 @@
 """What the server serves, counted from the decisions it makes itself (``truenas-mcp tools --summary``).
 
 The counts come from :class:`~truenas_mcp.server.profiles.Profiles` (which tools each URL offers, and why
-a tool is never offered) and from the access policy the running server builds from the same settings,
+a tool is never offered) and from the filter chain the running server builds from the same settings,
 seen by a FULL_ADMIN caller (a token with fewer roles sees fewer tools). Nothing here decides
 availability; the README's numbers are checked against this.
 """
@@ -12,8 +12,9 @@ import fnmatch
 from dataclasses import dataclass
 
 from truenas_mcp.catalog import Catalog, ToolSpec
-from truenas_mcp.server.access import LOCAL, ToolRef
+from truenas_mcp.server.access import LOCAL
 from truenas_mcp.server.authz import RolePolicy
+from truenas_mcp.server.chain import ToolChain
 from truenas_mcp.server.profiles import Profiles
 from truenas_mcp.server.settings import ServerSettings
 
@@ -62,23 +63,24 @@ def summarize(
 ) -> Summary:
     """Counts per profile and every generated tool no URL serves, with the reason."""
     profiles = Profiles(catalog, job_wait_seconds=settings.job_wait_seconds)
-    access = RolePolicy.from_settings(settings)
+    chain = ToolChain(catalog, RolePolicy.from_settings(settings))
+    everything = profiles.all
 
     def visible(name: str) -> bool:
-        tool = catalog.by_name[name]
-        return access.visible(LOCAL, ToolRef(tool.name, tool.method, tool.policy))
+        return chain.offers(everything, LOCAL, catalog.by_name[name])
 
-    excluded = profiles.excluded
-    not_served = [NotServed(t.name, t.method, excluded[t.name]) for t in catalog if t.name in excluded]
+    not_served = [
+        NotServed(t.name, t.method, t.policy.excluded) for t in catalog if t.policy.excluded is not None
+    ]
     not_served += [
         NotServed(t.name, t.method, _hidden_by(t, settings))
         for t in catalog
-        if t.name not in excluded and not visible(t.name)
+        if t.policy.excluded is None and not visible(t.name)
     ]
     counts = []
     for name in profile_names:
         profile = profiles.named(name)
-        listed = sum(1 for tool in profile.listed if visible(tool))
+        listed = sum(1 for name in profile.listed if chain.offers(profile, LOCAL, catalog.by_name[name]))
         counts.append(ProfileCount(profile.name, profile.path, listed, len(profile.builtins)))
     return Summary(
         truenas_version=catalog.truenas_version,

@@ -22,6 +22,7 @@ import jwt
 from truenas_mcp.catalog import Catalog, CatalogNotFound, load_catalog
 from truenas_mcp.server.auth import (
     DEFAULT_ISSUER,
+    PROFILE_CLAIM,
     TokenError,
     build_verifier,
     mint_token,
@@ -98,6 +99,7 @@ def explain(token: str, settings: ServerSettings | None, *, now: float | None = 
         "audience": claims.get("aud"),
         "roles": roles,
         "full_admin": FULL_ADMIN in roles,
+        "profile": claims.get(PROFILE_CLAIM),
         "issued": _when(claims.get("iat"), now),
         "not_before": _when(claims.get("nbf"), now),
         "expires": _when(claims.get("exp"), now),
@@ -232,6 +234,7 @@ def inspect(value: str, config_file: Path | None, as_json: bool) -> None:
             for label, key in [("subject", "subject"), ("issuer", "issuer"), ("audience", "audience")]:
                 click.echo(f"{label:<11} {report[key]}")
             click.echo(f"roles       {', '.join(report['roles']) or '(none: the server answers 403)'}")
+            click.echo(f"profile     {report['profile'] or '(any)'}")
             for label, key in [("issued", "issued"), ("not before", "not_before"), ("expires", "expires")]:
                 click.echo(f"{label:<11} {report[key]}")
             verdict = report["verdict"] or "not verified (no key settings: TRUENAS_MCP_JWT_SECRET_FILE, ...)"

@@ -7,61 +7,17 @@ per process and path, and each method's schemas are normalised only when that me
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-SPEC_FILENAME = "truenas-25.04.2.methods.json"
-EVENTS_FILENAME = "truenas-25.04.2.events.json"
-ENV_SPEC_FILE = "TRUENAS_MCP_SPEC"
-ENV_SPEC_DIR = "TRUENAS_MCP_SPEC_DIR"
+from truenas_mcp.recordings import ENV_SPEC, SHIPPED_RELEASE, RecordingError, resolve_events, resolve_methods
 
-
-class RecordingNotFoundError(FileNotFoundError):
-    """No recording was found; the message names every place that was tried."""
-
-
-def _shared_spec_candidates(start: Path) -> list[Path]:
-    """``../shared/spec/<file>`` beside every ancestor of ``start`` (the checkout sits next to ``shared``)."""
-    start = start.resolve()
-    return [parent / "shared" / "spec" / SPEC_FILENAME for parent in (start, *start.parents)]
-
-
-def locate_recording(explicit: Path | None = None) -> Path:
-    """Find the methods recording: ``explicit``, then ``$TRUENAS_MCP_SPEC``, ``$TRUENAS_MCP_SPEC_DIR``, then
-    ``shared/spec/`` beside the checkout, searched upwards from the working directory and this package."""
-    tried: list[str] = []
-    if explicit is not None:
-        if explicit.is_file():
-            return explicit
-        raise RecordingNotFoundError(f"--spec {explicit}: no such file")
-    env_file = os.environ.get(ENV_SPEC_FILE)
-    if env_file:
-        if Path(env_file).is_file():
-            return Path(env_file)
-        tried.append(f"${ENV_SPEC_FILE}={env_file} (no such file)")
-    env_dir = os.environ.get(ENV_SPEC_DIR)
-    if env_dir:
-        candidate = Path(env_dir) / SPEC_FILENAME
-        if candidate.is_file():
-            return candidate
-        tried.append(f"${ENV_SPEC_DIR}={env_dir} ({candidate} does not exist)")
-    seen: set[Path] = set()
-    for start in (Path.cwd(), Path(__file__).parent):
-        for candidate in _shared_spec_candidates(start):
-            if candidate in seen:
-                continue
-            seen.add(candidate)
-            if candidate.is_file():
-                return candidate
-            tried.append(str(candidate))
-    raise RecordingNotFoundError(
-        f"cannot find the TrueNAS API recording {SPEC_FILENAME}; pass --spec PATH or set ${ENV_SPEC_FILE}. "
-        "Tried: " + "; ".join(tried)
-    )
+ENV_SPEC_FILE = ENV_SPEC
+# Kept for callers that catch it by this name; every resolver failure is a RecordingError.
+RecordingNotFoundError = RecordingError
 
 
 @dataclass
@@ -117,29 +73,31 @@ class Recording:
         return {name: entry for name, entry in self.methods.items() if allowed(name)}
 
 
-_CACHE: dict[tuple[Path, int], Recording] = {}
+_CACHE: dict[tuple[Path, int, str], Recording] = {}
 _CACHE_LOCK = threading.Lock()
 
 
 def load_recording(path: Path | None = None) -> Recording:
-    """Parse the recording at ``path`` (or the located one) once per process; later calls share it.
+    """Parse the recording at ``path`` (or the one the shared resolver finds) once per process.
 
-    The cached object is shared by every simulator in the process, so it must never be mutated.
+    The events recording pinned beside it is loaded with it. The cached object is shared by every
+    simulator in the process, so it must never be mutated.
     """
-    resolved = locate_recording(path).resolve()
-    key = (resolved, resolved.stat().st_mtime_ns)
+    found = resolve_methods(path, release=None if path else SHIPPED_RELEASE, allow_unpinned=True)
+    resolved = found.path.resolve()
+    key = (resolved, resolved.stat().st_mtime_ns, found.sha256)
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
         if cached is not None:
             return cached
         try:
-            methods = json.loads(resolved.read_text(encoding="utf-8"))
+            methods = json.loads(found.data)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{resolved}: not a JSON recording of core.get_methods ({exc})") from exc
+            raise RecordingError(f"{resolved}: not a JSON recording of core.get_methods ({exc})") from exc
         if not isinstance(methods, dict) or not all(isinstance(v, dict) for v in methods.values()):
-            raise ValueError(f"{resolved}: expected an object keyed by method name")
-        events_path = resolved.with_name(EVENTS_FILENAME)
-        events = json.loads(events_path.read_text(encoding="utf-8")) if events_path.is_file() else {}
+            raise RecordingError(f"{resolved}: expected an object keyed by method name")
+        events_data = resolve_events(found)
+        events = json.loads(events_data) if events_data is not None else {}
         recording = Recording(path=resolved, methods=methods, events=events)
         _CACHE[key] = recording
         return recording

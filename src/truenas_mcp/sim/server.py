@@ -170,6 +170,18 @@ class Simulator:
         self.admin_password = self._install_admin_password(admin_password)
         self.users = self._install_user_keys()
 
+    def handler(self, method: str) -> Handler:
+        """The implementation ``method`` dispatches to, bypassing the call path (benchmarks, tools)."""
+        found = self._handlers.get(method)
+        if found is None:
+            raise not_simulated(method)
+        return found
+
+    @property
+    def handled_methods(self) -> frozenset[str]:
+        """Methods with an answer (hand-written, state engine or protocol); the rest are not simulated."""
+        return frozenset(self._handlers)
+
     def _install_admin_key(self, key: str | None) -> str:
         if key is not None:
             record = self.world.find_api_key(key, ADMIN_USERNAME)

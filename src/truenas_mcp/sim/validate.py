@@ -9,15 +9,15 @@ are pydantic models and clients match on those texts more often than on legacy o
 from __future__ import annotations
 
 import errno
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Final
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from truenas_mcp_gen.normalize import normalize_schema
 
 from truenas_mcp import ejson
-from truenas_mcp.sim import legacy_schema
+from truenas_mcp.sim import filters, legacy_schema
 from truenas_mcp.sim.errors import ValidationErrors
 
 _TYPE_WORDS = {
@@ -50,6 +50,36 @@ def _validator(schema: dict[str, Any]) -> Draft202012Validator:
 def _quote(values: Iterable[Any]) -> str:
     items = [repr(v) if isinstance(v, str) else str(v) for v in values]
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+# Model names pydantic puts in "valid dictionary or instance of X"; the recording keeps only field names,
+# and the one model every query method shares is ``QueryOptions``.
+_MODEL_NAMES: Final = {"options": "QueryOptions"}
+
+# pydantic's tag for each member of a plain union (``str | list``), which it puts in the error location;
+# every model sets ``str_max_length``, so strings are constrained.
+_UNION_TAGS: Final = {
+    "string": "constrained-str",
+    "integer": "int",
+    "number": "float",
+    "boolean": "bool",
+    "array": "list[any]",
+    "object": "dict[str,any]",
+}
+
+
+def _union_members(error: ValidationError) -> list[tuple[list[str], str]] | None:
+    """A failed union of plain types (no null member) as pydantic reports it: one error per member."""
+    if error.validator != "anyOf" or not error.context:
+        return None
+    branches = error.validator_value if isinstance(error.validator_value, list) else []
+    kinds = [b.get("type") for b in branches if isinstance(b, dict)]
+    if len(kinds) != len(branches) or "null" in kinds or not all(k in _UNION_TAGS for k in kinds):
+        return None
+    if any(e.validator != "type" or list(e.relative_path) for e in error.context):
+        return None
+    path = [str(p) for p in error.absolute_path]
+    return [([*path, _UNION_TAGS[str(k)]], f"Input should be {_TYPE_WORDS[str(k)]}") for k in kinds]
 
 
 def _leaf(error: ValidationError) -> ValidationError:
@@ -100,6 +130,53 @@ def _describe(error: ValidationError) -> list[tuple[list[str], str]]:
     return [(path, error.message)]
 
 
+def _field_order(raw: dict[str, Any], path: list[str]) -> list[tuple[int, int]]:
+    """Sort key of an error path: each step's position in ``_attrs_order_``; unknown keys after, in the
+    order the caller sent them (the sort is stable)."""
+    key: list[tuple[int, int]] = []
+    node: Any = raw
+    for step in path:
+        order = node.get("_attrs_order_") if isinstance(node, dict) else None
+        if isinstance(order, list) and step in order:
+            key.append((0, order.index(step)))
+        elif step.isdigit():
+            key.append((0, int(step)))
+        else:
+            key.append((1, 0))
+        node = _child(node, step)
+    return key
+
+
+def _child(node: Any, step: str) -> Any:
+    if not isinstance(node, dict):
+        return None
+    if step in (node.get("properties") or {}):
+        return node["properties"][step]
+    items = node.get("items")
+    if step.isdigit() and isinstance(items, list) and items:
+        return items[0]
+    if step.isdigit() and isinstance(items, dict):
+        return items
+    return None
+
+
+def _model_validators(name: str, value: Any) -> list[tuple[list[str], str]]:
+    """``QueryArgs``' own validators, run by pydantic once a field's type is right: their ``ValueError``
+    becomes ``Value error, ...`` on the field (``api/v25_04_2/common.py``)."""
+    checks: dict[str, Callable[[Any], Any]] = {
+        "filters": filters.validate_filters,
+        "options": filters.validate_options,
+    }
+    check = checks.get(name)
+    if check is None:
+        return []
+    try:
+        check(value)
+    except ValueError as exc:
+        return [([], f"Value error, {exc}")]
+    return []
+
+
 def validate_params(
     raw_accepts: list[dict[str, Any]], schemas: list[dict[str, Any]], params: list[Any]
 ) -> list[Any]:
@@ -125,9 +202,22 @@ def validate_params(
                 errors.add(name, "Field required")
             continue
         value = ejson.to_ejson(params[index])
-        found = sorted(_validator(schemas[index]).iter_errors(value), key=lambda e: list(map(str, e.path)))
-        for error in found:
-            for path, message in _describe(_leaf(error)):
-                errors.add(".".join([name, *path]), message)
+        described = [
+            (path, message)
+            for error in _validator(schemas[index]).iter_errors(value)
+            for path, message in (_union_members(error) or _describe(_leaf(error)))
+        ]
+        if not described:
+            described = _model_validators(name, params[index])
+        # pydantic reports in the model's field order (extra keys after the fields), not alphabetically.
+        model = _MODEL_NAMES.get(name)
+        if model is not None:
+            # A model-typed field names its model when the value is not an object at all.
+            wrong = "Input should be a valid dictionary"
+            described = [
+                (p, f"{m} or instance of {model}" if not p and m == wrong else m) for p, m in described
+            ]
+        for path, message in sorted(described, key=lambda d: _field_order(raw, d[0])):
+            errors.add(".".join([name, *path]), message)
     errors.check()
     return params

@@ -18,7 +18,7 @@ from typing import Final
 from truenas_mcp.sim.alerts import stable_uuid
 from truenas_mcp.sim.services import demo_rows as accounts
 from truenas_mcp.sim.services import seed_workloads as workloads
-from truenas_mcp.sim.services.seed_configs import seed_configs
+from truenas_mcp.sim.services.seed_configs import seed_configs, seed_network
 from truenas_mcp.sim.services.seed_storage import seed_storage
 from truenas_mcp.sim.state import World, hash_secret
 
@@ -84,5 +84,6 @@ def demo_world(seed: int = 0) -> World:
     accounts.seed_shares(world)
     workloads.seed_alerts(world)
     seed_configs(world)
+    seed_network(world)
     world.passwords[DEMO_ADMIN] = hash_secret(DEMO_ADMIN_PASSWORD, rng.randbytes(16))
     return world

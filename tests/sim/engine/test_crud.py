@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import errno
+from pathlib import Path
 
-from tests.sim.conftest import RawRpc
+from tests.conftest import SimFactory
+from tests.sim.conftest import RawRpc, open_rpc
 from truenas_mcp.sim.server import RunningSimulator
+from truenas_mcp.sim.state import World
 
 CRON = {
     "command": "/usr/local/bin/backup.sh",
@@ -127,3 +130,22 @@ async def test_a_method_without_state_or_data_answers_not_simulated(admin: RawRp
     assert error["code"] == -32001
     assert error["data"]["error"] == errno.ENOTSUP
     assert error["data"]["reason"] == "[ENOTSUP] simulator: ipmi.sensors.query is not simulated"
+
+
+async def test_engine_writes_survive_a_restart_through_the_state_file(
+    sim_factory: SimFactory, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    async with sim_factory() as first:
+        ws, rpc = await open_rpc(first.url)
+        await rpc.login(first)
+        created = await rpc.call("cronjob.create", [CRON])
+        await rpc.call("ftp.update", [{"port": 2121}])
+        await ws.close()
+        first.world.save(state)
+    async with sim_factory(world=World.load(state)) as second:
+        ws, rpc = await open_rpc(second.url)
+        await rpc.login(second)
+        assert await rpc.call("cronjob.get_instance", [created["id"]]) == created
+        assert (await rpc.call("ftp.config"))["port"] == 2121
+        await ws.close()

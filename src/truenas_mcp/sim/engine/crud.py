@@ -53,6 +53,18 @@ class Namespace:
         return accepts[index], rules.SCHEMA_NAMES.get(method, str(raw[index].get("_name_") or ""))
 
 
+def _copy(value: Any) -> Any:
+    """A copy of plain row data (dicts, lists, immutable leaves): answers must not alias stored rows.
+
+    Several times faster than ``copy.deepcopy`` on rows, which is what lets a 10,000-row query stay fast.
+    """
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
 def _rows(world: World, ns: Namespace) -> list[dict[str, Any]]:
     return world.table(ns.name)
 
@@ -126,9 +138,15 @@ def handlers(ns: Namespace, present: set[str]) -> dict[str, Handler]:
     names = [str(a.get("_name_") or "") for a in accepts0] + ["", ""]
 
     async def query(ctx: CallContext, params: list[Any]) -> Any:
-        rows = [copy.deepcopy(r) for r in _rows(ctx.sim.world, ns)]
-        return filters.query(
-            rows, _arg(params, 0, []), _arg(params, 1, {}), filters_name=names[0], options_name=names[1]
+        # Filter the stored rows (``filters.query`` never changes them), then copy only the answer.
+        return _copy(
+            filters.query(
+                _rows(ctx.sim.world, ns),
+                _arg(params, 0, []),
+                _arg(params, 1, {}),
+                filters_name=names[0],
+                options_name=names[1],
+            )
         )
 
     async def get_instance(ctx: CallContext, params: list[Any]) -> Any:
@@ -137,7 +155,7 @@ def handlers(ns: Namespace, present: set[str]) -> dict[str, Handler]:
         options = {
             k: v for k, v in dict(_arg(params, 1, {})).items() if k not in ("get", "limit", "offset", "count")
         }
-        return filters.query([copy.deepcopy(row)], [], {**options, "get": True})
+        return _copy(filters.query([row], [], {**options, "get": True}))
 
     async def create(ctx: CallContext, params: list[Any]) -> Any:
         world = ctx.sim.world
@@ -146,6 +164,8 @@ def handlers(ns: Namespace, present: set[str]) -> dict[str, Handler]:
         data = _check(world, ns, data, prefix)
         data[ns.key] = _new_key(world, ns, data)
         item, root = ns.row_schema()
+        if ns.key != "id" and "id" in ((item or {}).get("properties") or {}):
+            data["id"] = data[ns.key]  # rows keyed by name carry it as their id too (``interface``)
         row = schema.complete(item, data, root) if item is not None else data
         _rows(world, ns).append(row)
         _event(ctx, ns, "added", row, row[ns.key])

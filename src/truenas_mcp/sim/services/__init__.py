@@ -12,9 +12,11 @@ from truenas_mcp.sim.services import (
     accounts,
     apps,
     backup,
+    dataset_details,
     datasets,
     files,
     misc,
+    observe,
     pools,
     sharing,
     snapshots,
@@ -24,7 +26,20 @@ from truenas_mcp.sim.services import (
 
 def _merge() -> dict[str, Handler]:
     merged: dict[str, Handler] = {}
-    for module in (system, pools, datasets, snapshots, sharing, accounts, misc, backup, apps, files):
+    for module in (
+        system,
+        pools,
+        datasets,
+        snapshots,
+        sharing,
+        accounts,
+        misc,
+        backup,
+        apps,
+        files,
+        observe,
+        dataset_details,
+    ):
         overlap = merged.keys() & module.HANDLERS.keys()
         if overlap:
             raise RuntimeError(f"{module.__name__} redefines handlers: {sorted(overlap)}")
@@ -34,4 +49,9 @@ def _merge() -> dict[str, Handler]:
 
 HANDLERS: dict[str, Handler] = _merge()
 
-__all__ = ["HANDLERS"]
+# Handlers whose answers are true of the simulated box but not changed by writes (``sim --coverage``).
+STATIC: frozenset[str] = frozenset().union(
+    *(getattr(module, "STATIC", frozenset()) for module in (system, observe))
+)
+
+__all__ = ["HANDLERS", "STATIC"]

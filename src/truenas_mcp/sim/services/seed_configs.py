@@ -238,6 +238,70 @@ CONFIGS: Final[dict[str, dict[str, Any]]] = {
         "informational": 0,
         "critical": 0,
     },
+    "alertclasses": {"id": 1, "classes": {}},
+    "auth.twofactor": {"id": 1, "enabled": False, "services": {"ssh": False}, "window": 0},
+    "catalog": {
+        "id": "TRUENAS",
+        "label": "TRUENAS",
+        "preferred_trains": ["stable"],
+        "location": "/mnt/.ix-apps/truenas_catalog",
+    },
+    "iscsi.global": {
+        "id": 1,
+        "basename": "iqn.2005-10.org.freenas.ctl",
+        "isns_servers": [],
+        "listen_port": 3260,
+        "pool_avail_threshold": None,
+        "alua": False,
+        "iser": False,
+    },
+    "kerberos": {"id": 1, "appdefaults_aux": "", "libdefaults_aux": ""},
+    "kmip": {
+        "id": 1,
+        "enabled": False,
+        "manage_sed_disks": False,
+        "manage_zfs_keys": False,
+        "certificate": None,
+        "certificate_authority": None,
+        "port": 5696,
+        "server": None,
+        "ssl_version": "PROTOCOL_TLSv1_2",
+    },
+    "pool.resilver": {
+        "id": 1,
+        "begin": "18:00",
+        "end": "9:00",
+        "enabled": True,
+        "weekday": [1, 2, 3, 4, 5, 6, 7],
+    },
+    "replication.config": {"id": 1, "max_parallel_replication_tasks": 5},
+    "support": {"id": 1},
+    "system.security": {"id": 1},
+    "systemdataset": {
+        "id": 1,
+        "pool": "tank",
+        "pool_set": True,
+        "uuid": "5c7b6f0e3a9d4c21b8e2f41d7a6c9b03",
+        "basename": "tank/.system",
+        "path": "/var/db/system",
+    },
+    "tn_connect": {
+        "id": 1,
+        "enabled": False,
+        "status": "DISABLED",
+        "status_reason": "TrueNAS Connect is disabled",
+    },
+    "truecommand": {
+        "id": 1,
+        "api_key": None,
+        "status": "DISABLED",
+        "status_reason": "Truecommand service is disabled.",
+        "remote_url": None,
+        "remote_ip_address": None,
+        "enabled": False,
+    },
+    "virt.global": {"id": 1, "pool": None, "dataset": None, "storage_pools": [], "state": "NO_POOL"},
+    "failover": {"id": 1},
 }
 
 CLOUD_CREDENTIALS: Final = [
@@ -282,3 +346,92 @@ def seed_configs(world: World) -> None:
     world.tables["cloudsync.credentials"] = copy.deepcopy(CLOUD_CREDENTIALS)
     world.tables["keychaincredential"] = copy.deepcopy(KEYCHAIN)
     world.tables["cronjob"] = copy.deepcopy(CRONJOBS)
+
+
+def _link(
+    name: str, mac: str, mtu: int, up: bool, cloned: bool, aliases: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The kernel's view of a link (``state``), as ``interface.query`` reports it."""
+    return {
+        "name": name,
+        "orig_name": name,
+        "description": name,
+        "mtu": mtu,
+        "cloned": cloned,
+        "flags": ["RUNNING", "UP", "BROADCAST", "MULTICAST"] if up else ["BROADCAST", "MULTICAST"],
+        "nd6_flags": [],
+        "capabilities": [],
+        "link_state": "LINK_STATE_UP" if up else "LINK_STATE_DOWN",
+        "media_type": "Ethernet",
+        "media_subtype": "1000Mb/s Twisted Pair" if up else "autoselect",
+        "active_media_type": "Ethernet",
+        "active_media_subtype": "1000Mb/s Twisted Pair" if up else "autoselect",
+        "supported_media": [
+            "10baseT/Half",
+            "10baseT/Full",
+            "100baseT/Half",
+            "100baseT/Full",
+            "1000baseT/Full",
+        ],
+        "media_options": None,
+        "link_address": mac,
+        "permanent_link_address": None if cloned else mac,
+        "hardware_link_address": mac,
+        "rx_queues": 4,
+        "tx_queues": 4,
+        "aliases": [{"type": "LINK", "address": mac}, *aliases],
+        "vrrp_config": [],
+    }
+
+
+def _interface(
+    name: str, kind: str, mac: str, up: bool, aliases: list[dict[str, Any]], **extra: Any
+) -> dict[str, Any]:
+    state_aliases = [{"type": a["type"], "address": a["address"], "netmask": a["netmask"]} for a in aliases]
+    cloned = kind != "PHYSICAL"
+    state = _link(name, mac, 1500, up, cloned, state_aliases)
+    if kind == "BRIDGE":
+        state["members"] = extra.get("bridge_members", [])
+    return {
+        "id": name,
+        "name": name,
+        "fake": False,
+        "type": kind,
+        "state": state,
+        "aliases": [dict(a) for a in aliases],
+        "ipv4_dhcp": False,
+        "ipv6_auto": False,
+        "description": extra.get("description", ""),
+        "mtu": None,
+        "vlan_parent_interface": None,
+        "vlan_tag": None,
+        "vlan_pcp": None,
+        "lag_protocol": "",
+        "lag_ports": [],
+        "bridge_members": extra.get("bridge_members", []),
+        "enable_learning": kind == "BRIDGE",
+    }
+
+
+INTERFACES: Final = [
+    _interface("eno1", "PHYSICAL", "a8:a1:59:3c:7e:10", True, [], description="Onboard 1GbE (bridged)"),
+    _interface("eno2", "PHYSICAL", "a8:a1:59:3c:7e:11", False, [], description="Onboard 1GbE (unused)"),
+    _interface(
+        "br0",
+        "BRIDGE",
+        "a8:a1:59:3c:7e:10",
+        True,
+        [
+            {"type": "INET", "address": "192.168.10.20", "netmask": 24},
+            {"type": "INET6", "address": "fd42:10::20", "netmask": 64},
+        ],
+        bridge_members=["eno1"],
+        description="LAN (apps and the Home Assistant VM)",
+    ),
+]
+
+
+def seed_network(world: World) -> None:
+    import copy
+
+    world.tables["interface"] = copy.deepcopy(INTERFACES)

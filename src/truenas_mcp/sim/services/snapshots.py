@@ -17,6 +17,7 @@ from truenas_mcp.sim.services.common import (
     get_instance_handler,
     query_handler,
     require,
+    run_query,
     world,
 )
 
@@ -376,8 +377,23 @@ async def task_run(ctx: CallContext, params: list[Any]) -> None:
     return None
 
 
+async def snapshot_query(ctx: CallContext, params: list[Any]) -> Any:
+    """``plugins/zfs_/snapshot.py query``: ``select`` is taken out of the options and applied afterwards,
+    keeping the top-level keys it names. So ordering by ``properties.creation.parsed`` while selecting
+    other fields works, and a dotted or aliased select keeps nothing of that entry."""
+    options = dict(arg(params, 1, {}) or {})
+    select = options.pop("select", None)
+    result = run_query(snapshot_rows(ctx, options), [arg(params, 0, []), options], legacy=True)
+    if select:
+        if isinstance(result, list):
+            return [{k: v for k, v in item.items() if k in select} for item in result]
+        if isinstance(result, dict):
+            return {k: v for k, v in result.items() if k in select}
+    return result
+
+
 HANDLERS: dict[str, Handler] = {
-    "zfs.snapshot.query": query_handler(snapshot_rows, legacy=True),
+    "zfs.snapshot.query": snapshot_query,
     "zfs.snapshot.get_instance": get_instance_handler(snapshot_rows, "ZFSSnapshot"),
     "zfs.snapshot.create": snapshot_create,
     "zfs.snapshot.update": snapshot_update,

@@ -177,3 +177,16 @@ HANDLERS: dict[str, Handler] = {
     "system.general.config": general_config,
     "system.general.update": general_update,
 }
+
+# Facts of the simulated box that no write changes.
+STATIC: frozenset[str] = frozenset(
+    {
+        "system.version",
+        "system.version_short",
+        "system.host_id",
+        "system.boot_id",
+        "system.ready",
+        "system.state",
+        "system.product_type",
+    }
+)

@@ -1,11 +1,14 @@
 """Building the project's container image with podman on a machine that can pull no image.
 
 The Dockerfile's base (``docker.io/library/python:3.11-slim-bookworm``) is stood in for by a Debian
-bookworm root filesystem made with ``debootstrap`` (bookworm's python3 is 3.11, as in the real image) and
-``podman import``-ed under the same name; the real image is used instead when it is already present. The
+bookworm root filesystem made with ``debootstrap`` (bookworm's python3 is 3.11, as in the real image),
+``podman import``-ed under a name of its own (never the upstream image's: a later build of the Dockerfile
+on the machine would silently use the stand-in) and given to the build as ``PYTHON_IMAGE``, the
+Dockerfile's own way to choose a base; the real image is used instead when it is already present. The
 root filesystem is cached under ``.cache/deploy/`` keyed by what goes into it. Python packages come from a
 wheelhouse built on the host with the host's own pip configuration and mounted into the build, so the
-build itself runs with no network at all.
+build itself runs with no network at all. :func:`remove_images` removes the stand-in and the built image
+afterwards (the build keeps no intermediate layers).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ PACKAGES = ("python3", "python3-venv", "ca-certificates")
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 MIRROR_ENV = "TRUENAS_MCP_TEST_DEBIAN_MIRROR"
 BASE_LABEL = "org.truenas-mcp.test-base"
+STAND_IN = "localhost/truenas-mcp-test-base"  # + ":<key>"; never an upstream image's name
 IMAGE = "localhost/truenas-mcp:pytest"
 # `podman build --volume` mounts into every RUN of every stage and leaves the mount point behind: use a
 # directory every Debian image already has.
@@ -99,7 +103,8 @@ def debian_mirror() -> str:
 
 @dataclass(frozen=True)
 class Base:
-    name: str
+    upstream: str  # what the Dockerfile builds FROM by default
+    name: str  # the stand-in's own name
     key: str
     tarball: Path
 
@@ -107,7 +112,7 @@ class Base:
 def base_spec() -> Base:
     mirror = debian_mirror()
     key = hashlib.sha256("\n".join([SUITE, mirror, *PACKAGES]).encode()).hexdigest()[:16]
-    return Base(base_image_name(), key, CACHE / f"base-{SUITE}-{key}.tar")
+    return Base(base_image_name(), f"{STAND_IN}:{key}", key, CACHE / f"base-{SUITE}-{key}.tar")
 
 
 def _debootstrap(base: Base) -> None:
@@ -143,15 +148,22 @@ def _debootstrap(base: Base) -> None:
         shutil.rmtree(rootfs, ignore_errors=True)
 
 
-def ensure_base() -> str:
-    """Make the Dockerfile's base image available locally; returns what was done (for the test log)."""
+def _labels(name: str) -> str | None:
+    found = run([*podman_base(), "image", "inspect", "--format", "{{json .Labels}}", name], check=False)
+    return found.stdout if found.returncode == 0 else None
+
+
+def ensure_base() -> tuple[str, bool]:
+    """The image to build ``FROM`` and whether it is a stand-in this module made (to remove afterwards)."""
     base = base_spec()
-    found = run([*podman_base(), "image", "inspect", "--format", "{{json .Labels}}", base.name], check=False)
-    if found.returncode == 0:
-        if BASE_LABEL not in found.stdout:
-            return f"using the real {base.name} already present"
-        if f'"{BASE_LABEL}":"{base.key}"' in found.stdout.replace(" ", ""):
-            return f"reusing the debootstrap base {base.key}"
+    upstream = _labels(base.upstream)
+    if upstream is not None and BASE_LABEL in upstream:
+        # A stand-in that earlier versions of these tests tagged with the upstream name: untag it.
+        run([*podman_base(), "rmi", base.upstream])
+    elif upstream is not None:
+        return base.upstream, False  # the real image is here: build exactly what production builds
+    if _labels(base.name) is not None:
+        return base.name, True
     if not base.tarball.is_file():
         _debootstrap(base)
     run(
@@ -166,7 +178,7 @@ def ensure_base() -> str:
             base.name,
         ]
     )
-    return f"imported the debootstrap base {base.key} as {base.name}"
+    return base.name, True
 
 
 def wheelhouse() -> Path:
@@ -185,14 +197,16 @@ def wheelhouse() -> Path:
             str(ROOT),
             str(ROOT / "generated"),
             "hatchling",
+            # redis needs it below Python 3.11.3: the stand-in's (bookworm's 3.11.2), not the host's.
+            "async-timeout>=4.0.3",
         ],
         timeout=600,
     )
     return wheels
 
 
-def build_image() -> str:
-    """Build the Dockerfile exactly as written, offline; returns the image name."""
+def build_image(base: str) -> str:
+    """Build the Dockerfile as written ``FROM base``, offline, keeping no intermediate images."""
     wheels = wheelhouse()
     run(
         [
@@ -200,6 +214,7 @@ def build_image() -> str:
             "build",
             "--format",
             "docker",  # OCI image configs have no HEALTHCHECK
+            "--layers=false",  # no cached stage images left behind
             "--network",
             "none",
             *ulimits(),
@@ -209,6 +224,8 @@ def build_image() -> str:
             f"PIP_FIND_LINKS={WHEELS_MOUNT}",
             "--build-arg",
             "PIP_NO_INDEX=1",
+            "--build-arg",
+            f"PYTHON_IMAGE={base}",
             "--tag",
             IMAGE,
             "--file",
@@ -218,3 +235,10 @@ def build_image() -> str:
         timeout=900,
     )
     return IMAGE
+
+
+def remove_images(*names: str) -> None:
+    """Remove images these tests made (and the containers of them that outlived a failed test)."""
+    for name in names:
+        if _labels(name) is not None:
+            run([*podman_base(), "rmi", "--force", name])

@@ -43,8 +43,11 @@ def built() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(reason + "; CI installs them from .ci/apt-packages.txt")
         pytest.skip(reason)
-    image.ensure_base()
-    yield image.build_image()
+    base, stand_in = image.ensure_base()
+    try:
+        yield image.build_image(base)
+    finally:
+        image.remove_images(image.IMAGE, *([base] if stand_in else []))
 
 
 def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from truenas_mcp_gen import secret_fields
 from truenas_mcp_gen.overrides import load_method_overrides
-from truenas_mcp_gen.pipeline import DEFAULT_OVERRIDES
 
 ARCHIVE = Path("../shared/reference/truenas-middleware-TS-25.04.2.tar.xz")
+DEFAULT_OVERRIDES = Path(__file__).resolve().parents[2] / "overrides"
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from ..node import require_node
-from .walkthrough import ROOT, ci_command, readme_blocks, run_demo, workspace
+from .walkthrough import ROOT, ci_command, copy_checkout, readme_blocks, run_demo, workspace
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -39,3 +40,26 @@ def test_the_demo_command_works_word_for_word_in_a_fresh_copy(tmp_path: Path) ->
     with workspace(from_head=False) as checkout:
         listing = run_demo(checkout, readme_blocks(README)["demo"])
     assert "system_info" in listing and "zfs_snapshot_query" in listing
+
+
+def test_the_copy_is_a_repository_so_a_copy_of_the_copy_works(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    (source / "pkg").mkdir(parents=True)
+    (source / "pkg" / "a.py").write_text("x = 1\n", encoding="utf-8")
+    (source / ".gitignore").write_text("ignored/\n", encoding="utf-8")
+    (source / "ignored").mkdir()
+    (source / "ignored" / "big").write_text("cache", encoding="utf-8")
+    first, second = tmp_path / "first", tmp_path / "second"
+    copy_checkout_from(source, first)  # a folder that is not a repository, as the copy itself once was
+    copy_checkout(first, second, from_head=False)
+    listed = subprocess.run(
+        ["git", "-C", str(second), "ls-files"], capture_output=True, text=True, check=True
+    )
+    assert sorted(listed.stdout.split()) == [".gitignore", "pkg/a.py"]
+    assert not (second / "ignored").exists()
+
+
+def copy_checkout_from(folder: Path, dest: Path) -> None:
+    """``folder`` made a repository first (as a clone is), then copied the walkthrough's way."""
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    copy_checkout(folder, dest, from_head=False)

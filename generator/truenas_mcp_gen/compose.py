@@ -212,21 +212,35 @@ def resolves(schema: Schema, path: str) -> bool:
 
 
 def secret_paths(
-    method: Method, entry: MethodOverride | None, schemas: tuple[Schema, Schema], where: str
+    method: Method,
+    entry: MethodOverride | None,
+    schemas: tuple[Schema, Schema],
+    where: str,
+    diagnostics: list[Diagnostic],
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The secret paths of a tool: the source's marks plus reviewed additions, each checked to exist."""
+    """The secret paths of a tool: the source's marks plus reviewed additions, each checked to exist.
+
+    A path the schema does not hold is a warning, not an error: overrides reviewed for one release carry
+    over to the next by method name, where a field may have moved; the warning names what to review."""
     if entry is None:
         return (), ()
     review = entry.secret_review
     inputs = tuple(sorted({*entry.secret_inputs, *(review.inputs if review else ())}))
     outputs = tuple(sorted({*entry.secret_outputs, *(review.outputs if review else ())}))
+    kept: list[tuple[str, ...]] = []
     for kind, paths, schema in (("input", inputs, schemas[0]), ("output", outputs, schemas[1])):
         missing = [p for p in paths if not resolves(schema, p)]
         if missing:
-            raise GenerationError(
-                f"{where}: secret {kind} path(s) {missing} not in {method.name}'s {kind} schema"
+            diagnostics.append(
+                Diagnostic(
+                    Severity.WARNING,
+                    method.name,
+                    "",
+                    f"{where}: secret {kind} path(s) {missing} not in the {kind} schema; review the override",
+                )
             )
-    return inputs, outputs
+        kept.append(tuple(p for p in paths if p not in missing))
+    return kept[0], kept[1]
 
 
 MASK_SCHEMA: Schema = {"const": SECRET_VALUE, "description": "Redacted: a secret this caller may not see."}
@@ -332,7 +346,9 @@ def build_tool(method: Method, overrides: Overrides, diagnostics: list[Diagnosti
     describe = description(method, entry, pipe)
     schema_out = output_schema(method)
     result_schema = {**schema_out["properties"]["result"], "$defs": schema_out.get("$defs", {})}
-    secret_inputs, secret_outputs = secret_paths(method, entry, (schema_in, result_schema), where)
+    secret_inputs, secret_outputs = secret_paths(
+        method, entry, (schema_in, result_schema), where, diagnostics
+    )
     return Tool(
         name=name,
         method=method.name,

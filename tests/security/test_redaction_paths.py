@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from truenas_mcp.server import redact
-from truenas_mcp.sim.state import World
+from truenas_mcp.sim.world_seed import demo_world
 
 M = redact.MASK
 
@@ -76,7 +76,7 @@ def test_the_simulator_state_file_is_private(tmp_path: Path) -> None:
     target = tmp_path / "state.json"
     old = os.umask(0o022)
     try:
-        World.demo().save(target)
+        demo_world().save(target)
     finally:
         os.umask(old)
     assert target.stat().st_mode & 0o777 == 0o600

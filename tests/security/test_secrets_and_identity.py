@@ -90,10 +90,10 @@ async def test_no_planted_secret_reaches_a_reader_a_log_line_or_the_audit_log(
             )
             assert not renewed.is_error, text(renewed)
             planted[renewed.structured_content["result"]["password"]] = "generated user password"
-            asked = await admin.call_tool("api_key_create", {"name": "planted", "username": "erin"})
+            asked = await admin.call_tool("api_key_create", {"name": "planted", "username": "alice"})
             token = asked.structured_content["confirmation"]["confirmation_token"]
             key = await admin.call_tool(
-                "api_key_create", {"name": "planted", "username": "erin", "confirmation_token": token}
+                "api_key_create", {"name": "planted", "username": "alice", "confirmation_token": token}
             )
             assert not key.is_error, text(key)
             planted[key.structured_content["result"]["key"]] = "minted API key"
@@ -106,6 +106,10 @@ async def test_no_planted_secret_reaches_a_reader_a_log_line_or_the_audit_log(
         async with server.client("/mcp/all", token=server.token(READER)) as reader:
             for tool in readers:
                 answer = await reader.call_tool(tool.name, {})
+                if answer.is_error and "is not simulated" in text(answer):
+                    # The simulator says so rather than inventing rows: nothing there to leak or mask.
+                    answers.append(text(answer))
+                    continue
                 assert not answer.is_error, f"{tool.name}: {text(answer)}"
                 answers.append(text(answer) + json.dumps(answer.structured_content, default=str))
                 shown = redact.values_at(answer.structured_content["result"], tool.policy.secret_outputs)
@@ -171,7 +175,7 @@ async def test_a_sharing_admin_cannot_mint_an_api_key_even_approving_its_own_cal
             admin_preview = await admin.call_tool("api_key_create", arguments)
     assert "api_key_create" not in listed and "sharing_smb_query" in listed
     for refused in (direct, own_token, through):
-        assert refused.is_error and "full administrators only" in text(refused), text(refused)
+        assert refused.is_error and "only truenas:FULL_ADMIN" in text(refused), text(refused)
     assert asked == []  # no confirmation was even offered
     assert not allowed.is_error, text(allowed)
     assert keys.structured_content["result"] == []

@@ -71,8 +71,6 @@ class Credential:
         return f"user {self.username}: " + " ".join(parts)
 
 
-
-
 @dataclass(frozen=True)
 class RunningSimulator:
     """A simulator listening on a socket; what tests and the CLI need to reach it."""

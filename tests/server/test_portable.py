@@ -157,3 +157,23 @@ def test_call_tool_arguments_travel_as_json_text_in_openai_strict_mode(profiles:
         "name": "pool_query",
         "arguments": {"filters": [["name", "=", "tank"]]},
     }
+
+
+async def test_query_options_sent_as_text_are_validated_as_the_tool_declares_them(
+    mcp_client: MCPClientFactory,
+) -> None:
+    async with mcp_client("/mcp?schema=openai") as client:
+        bad = await client.call_tool(
+            "pool_query", {"filters": None, "options": '{"limit": "ten", "bogus": 1}'}
+        )
+        unparsed = await client.call_tool("pool_query", {"filters": None, "options": '{"limit": 1'})
+        counted = await client.call_tool("pool_query", {"filters": None, "options": '{"count": true}'})
+    async with mcp_client("/mcp") as client:
+        rows = (await client.call_tool("pool_query", {})).structured_content["result"]
+    assert bad.is_error
+    message = " ".join(block.text for block in bad.content if block.type == "text")
+    assert "options.limit" in message and "options.bogus" in message
+    assert unparsed.is_error
+    assert "options: not valid JSON text" in " ".join(b.text for b in unparsed.content if b.type == "text")
+    assert not counted.is_error, counted.content
+    assert counted.structured_content["result"] == len(rows) > 0

@@ -238,7 +238,7 @@ class _Converter:
         decoder = SAME
         carried = "string" if kind == "string" else "scalar"
         if kind == "object":
-            if optional and self.family == "openai" and _all_optional(schema, _OPTIONS_AS_TEXT):
+            if optional and self.family == "openai" and _options_with_defaults(schema, _OPTIONS_AS_TEXT):
                 return self.options_text(schema)
             obj = self.obj(schema, out, depth)
             if obj is None:
@@ -334,7 +334,7 @@ def _field(name: str, schema: Any) -> str:
     return f"{name} ({real[0]})" if len(real) == 1 else name
 
 
-def _all_optional(schema: Mapping[str, Any], at_least: int) -> bool:
+def _options_with_defaults(schema: Mapping[str, Any], at_least: int) -> bool:
     """Options with defaults (query-options): left out as a whole or field by field, nothing changes. An
     update payload, with fields that have no default and which is what the model fills, stays declared."""
     props = schema.get("properties")

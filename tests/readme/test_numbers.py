@@ -77,3 +77,27 @@ def test_the_prose_counts_methods_served_and_not_served_tools_as_the_summary_doe
 def test_every_tool_not_served_has_a_reason(summary: dict) -> None:
     assert summary["served"] + len(summary["not_served"]) == summary["methods"]
     assert all(n["reason"].strip() for n in summary["not_served"])
+
+
+def _portable_tokens(profile: str, family: str) -> int:
+    result = CliRunner().invoke(
+        tools, ["--profile", profile, "--schema", family, "--json"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    total: int = json.loads(result.output)["total_tokens"]
+    return total
+
+
+@pytest.mark.skipif(TOKENIZER != "anthropic-tokenizer", reason="the README's tokens are Claude tokens")
+def test_the_portable_schema_costs_are_the_counted_ones() -> None:
+    prose = re.search(
+        r"`/mcp` costs ([\d,]+) tokens with `gemini` and ([\d,]+) with\s+`openai`, "
+        r"`/mcp/readonly` ([\d,]+) and ([\d,]+)",
+        README,
+    )
+    assert prose is not None
+    assert [_number(n) for n in prose.groups()] == [
+        _portable_tokens(profile, family)
+        for profile in ("default", "readonly")
+        for family in ("gemini", "openai")
+    ]

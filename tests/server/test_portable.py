@@ -68,7 +68,7 @@ def test_arguments_map_back_to_wire_names_and_leave_out_nulls(catalog: Catalog) 
     arguments = {
         "services": ["SMB"],
         "query_filters": [["event", "=", "AUTHENTICATION"]],
-        "query_options": {"limit": 5, "select": None, "extra": '{"search": "x"}'},
+        "query_options": '{"limit": 5, "extra": {"search": "x"}}',
         "remote_controller": None,
     }
     assert converted.decoder.decode(arguments, "") == {
@@ -76,8 +76,30 @@ def test_arguments_map_back_to_wire_names_and_leave_out_nulls(catalog: Catalog) 
         "query-filters": [["event", "=", "AUTHENTICATION"]],
         "query-options": {"limit": 5, "extra": {"search": "x"}},
     }
-    with pytest.raises(portable.PortableError, match=r"query-options\.extra: not valid JSON text"):
-        converted.decoder.decode({"query_options": {"extra": "{oops"}}, "")
+    with pytest.raises(portable.PortableError, match=r"query-options: not valid JSON text"):
+        converted.decoder.decode({"query_options": "{oops"}, "")
+
+
+def test_strict_mode_carries_query_options_as_text_listing_every_field(catalog: Catalog) -> None:
+    schema = presentation.input_schema(catalog.by_name["pool_query"])
+    wire = schema["properties"]["options"]
+    wire = schema.get("$defs", {}).get(wire.get("$ref", "").removeprefix("#/$defs/"), wire)
+    served = portable.convert(schema, "openai").schema["properties"]["options"]
+    assert served["anyOf"] == [{"type": "string"}, {"type": "null"}]
+    listed = served["description"].split("any of: ", 1)[1]
+    assert [field.split(" (")[0] for field in listed.rstrip(")").split(", ")] == list(wire["properties"])
+    assert "limit (integer)" in listed
+    # Gemini declares optional fields without forcing them, so there the options stay an object.
+    gemini = portable.convert(schema, "gemini").schema["properties"]["options"]
+    assert set(gemini["properties"]) == set(wire["properties"])
+
+
+def test_strict_mode_keeps_an_update_payload_declared_field_by_field(catalog: Catalog) -> None:
+    schema = presentation.input_schema(catalog.by_name["sharing_smb_update"])
+    served = portable.convert(schema, "openai").schema
+    payload = served["properties"]["sharingsmb_update"]
+    objects = [b for b in payload.get("anyOf", [payload]) if b.get("type") == "object"]
+    assert objects and "path" in objects[0]["properties"]
 
 
 @pytest.mark.parametrize("family", portable.FAMILIES)
@@ -87,10 +109,10 @@ async def test_calls_in_portable_mode_over_http_reach_truenas(
     async with mcp_client(f"/mcp?schema={family}") as client:
         listed = {tool.name: tool for tool in (await client.list_tools()).tools}
         served = listed["pool_query"].input_schema
-        options: dict[str, Any] = {"select": ["name", "status"]}
+        options: Any = {"select": ["name", "status"]}
         if family == "openai":
             assert served["additionalProperties"] is False
-            options |= {key: None for key in ("count", "get", "offset", "limit", "order_by", "extra")}
+            options = json.dumps(options)
         result = await client.call_tool(
             "pool_query", {"filters": [["name", "=", "tank"]], "options": options}
         )
@@ -135,3 +157,23 @@ def test_call_tool_arguments_travel_as_json_text_in_openai_strict_mode(profiles:
         "name": "pool_query",
         "arguments": {"filters": [["name", "=", "tank"]]},
     }
+
+
+async def test_query_options_sent_as_text_are_validated_as_the_tool_declares_them(
+    mcp_client: MCPClientFactory,
+) -> None:
+    async with mcp_client("/mcp?schema=openai") as client:
+        bad = await client.call_tool(
+            "pool_query", {"filters": None, "options": '{"limit": "ten", "bogus": 1}'}
+        )
+        unparsed = await client.call_tool("pool_query", {"filters": None, "options": '{"limit": 1'})
+        counted = await client.call_tool("pool_query", {"filters": None, "options": '{"count": true}'})
+    async with mcp_client("/mcp") as client:
+        rows = (await client.call_tool("pool_query", {})).structured_content["result"]
+    assert bad.is_error
+    message = " ".join(block.text for block in bad.content if block.type == "text")
+    assert "options.limit" in message and "options.bogus" in message
+    assert unparsed.is_error
+    assert "options: not valid JSON text" in " ".join(b.text for b in unparsed.content if b.type == "text")
+    assert not counted.is_error, counted.content
+    assert counted.structured_content["result"] == len(rows) > 0

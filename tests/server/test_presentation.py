@@ -48,12 +48,13 @@ async def _listed(client: Any) -> list[dict[str, Any]]:
 
 
 @needs_tokenizer
+@pytest.mark.parametrize("mode", ["", "?schema=gemini", "?schema=openai"])
 @pytest.mark.parametrize("era", ERAS)
 @pytest.mark.parametrize("path", ["/mcp", "/mcp/readonly"])
 async def test_default_and_readonly_lists_fit_the_budget_at_the_same_reach(
-    mcp_client: MCPClientFactory, catalog: Catalog, path: str, era: str
+    mcp_client: MCPClientFactory, catalog: Catalog, path: str, era: str, mode: str
 ) -> None:
-    async with mcp_client(path, era=era) as client:
+    async with mcp_client(path + mode, era=era) as client:
         tools = await _listed(client)
     names = {tool["name"] for tool in tools}
     core = {name for name in CORE_TOOLS if path == "/mcp" or catalog.by_name[name].policy.safety == "read"}

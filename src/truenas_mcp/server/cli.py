@@ -15,7 +15,7 @@ import click
 
 from truenas_mcp.catalog import Catalog, CatalogNotFound, load_catalog
 from truenas_mcp.client import ClientConfig, ClientConfigError
-from truenas_mcp.server import presentation, redact, summary
+from truenas_mcp.server import portable, presentation, redact, summary
 from truenas_mcp.server.access import LOCAL
 from truenas_mcp.server.authz import RolePolicy, known_roles
 from truenas_mcp.server.chain import ToolChain
@@ -44,8 +44,21 @@ class ToolCost:
     tokens: int
 
 
-def profile_costs(catalog: Catalog, profile_name: str, settings: ServerSettings) -> list[ToolCost]:
-    """What ``tools/list`` of a profile contains, with each definition's token count (compact JSON)."""
+def profile_costs(
+    catalog: Catalog,
+    profile_name: str,
+    settings: ServerSettings,
+    family: portable.Family | None = None,
+) -> list[ToolCost]:
+    """What ``tools/list`` of a profile contains, with each definition's token count (compact JSON);
+    with ``family``, the definitions as served in that portable schema mode (``?schema=``)."""
+    served = portable.PortableTools()
+
+    def shown(definition: dict[str, Any]) -> str:
+        if family is not None:
+            definition = served.definition(family, definition)
+        return json.dumps(definition, separators=(",", ":"), ensure_ascii=False)
+
     profiles = Profiles(catalog, job_wait_seconds=settings.job_wait_seconds)
     profile = profiles.named(profile_name)
     # What a FULL_ADMIN caller is offered: the same filter chain as tools/list, so excluded tools and the
@@ -56,12 +69,10 @@ def profile_costs(catalog: Catalog, profile_name: str, settings: ServerSettings)
         tool = catalog.by_name[name]
         if not chain.offers(profile, LOCAL, tool):
             continue
-        text = json.dumps(
-            presentation.listed(tool, catalog.by_method), separators=(",", ":"), ensure_ascii=False
-        )
+        text = shown(presentation.listed(tool, catalog.by_method))
         costs.append(ToolCost(name, tool.policy.safety, count_tokens(text)))
     for b in profile.builtins:
-        text = json.dumps(b.definition, separators=(",", ":"), ensure_ascii=False)
+        text = shown(b.definition)
         costs.append(ToolCost(b.name, "read" if b.read_only else "write", count_tokens(text)))
     return sorted(costs, key=lambda c: c.name)
 
@@ -156,7 +167,14 @@ def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
     is_flag=True,
     help="Tool counts and token costs of each profile, and every tool not served with the reason.",
 )
-def tools(profile_name: str, as_json: bool, as_summary: bool) -> None:
+@click.option(
+    "--schema",
+    "family",
+    type=click.Choice(portable.FAMILIES),
+    default=None,
+    help="Count the definitions as served in this portable schema mode (the URL's ?schema=).",
+)
+def tools(profile_name: str, as_json: bool, as_summary: bool, family: portable.Family | None) -> None:
     """List the tools a profile exposes and what their definitions cost in tokens."""
     try:
         settings = load_settings()
@@ -164,7 +182,7 @@ def tools(profile_name: str, as_json: bool, as_summary: bool) -> None:
         if as_summary:
             _summary(catalog, settings, as_json)
             return
-        costs = profile_costs(catalog, profile_name, settings)
+        costs = profile_costs(catalog, profile_name, settings, family)
     except (SettingsError, CatalogNotFound, ProfileError) as exc:
         _fail(str(exc))
         return
@@ -172,6 +190,7 @@ def tools(profile_name: str, as_json: bool, as_summary: bool) -> None:
     if as_json:
         doc: dict[str, Any] = {
             "profile": profile_name,
+            "schema": family,
             "tokenizer": TOKENIZER,
             "tool_count": len(costs),
             "total_tokens": total,

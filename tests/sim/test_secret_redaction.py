@@ -8,12 +8,14 @@ rows, ``get_instance`` and ``config`` answers alike.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from tests.sim.conftest import RawRpc, open_rpc
+from tests.sim.test_legacy import connected, result_of
 from truenas_mcp.catalog import CatalogNotFound
 from truenas_mcp.sim import secrets
 from truenas_mcp.sim.server import RunningSimulator, Simulator
@@ -208,3 +210,21 @@ def test_without_the_tool_catalogue_the_simulator_refuses_to_start(monkeypatch: 
     monkeypatch.setattr(secrets, "load_catalog", missing)
     with pytest.raises(RuntimeError, match=r"cannot start without it: no tool catalog named '25\.04\.2'"):
         Simulator(rate_limit_delay=(0.0, 0.0))
+
+
+async def test_the_legacy_endpoint_masks_the_same_fields(
+    sim: RunningSimulator, written: dict[str, Any]
+) -> None:
+    alice = next(u for u in sim.users if u.username == "alice")
+    answers: dict[str, Any] = {}
+    for who, key in (("admin", sim.admin_api_key), ("alice", alice.api_key)):
+        ws = await connected(sim)
+        try:
+            await ws.send(json.dumps({"id": "in", "msg": "method", "method": "auth.login_with_api_key",
+                                      "params": [key]}))  # fmt: skip
+            assert (await result_of(ws, "in"))["result"] is True
+            await ws.send(json.dumps({"id": "mail", "msg": "method", "method": "mail.config", "params": []}))
+            answers[who] = (await result_of(ws, "mail"))["result"]["pass"]
+        finally:
+            await ws.close()
+    assert answers == {"admin": MAIL_PASS, "alice": SECRET_VALUE}

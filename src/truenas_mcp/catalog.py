@@ -57,7 +57,7 @@ class Policy:
     admin_only: str | None = None  # why only FULL_ADMIN principals may use this tool through the server
     reviewed: bool = True  # False: no reviewed override; the generator applied its verb rules unchecked
     # Paths of secret fields in the tool's arguments and in its result: dot-separated field names, ``*``
-    # for any array item or any key (``*`` alone: the whole value), as ``server/redact.py`` applies them.
+    # for any array item or any key (``*`` alone: the whole value), as ``truenas_mcp/secrets.py`` reads them.
     secret_inputs: tuple[str, ...] = ()
     secret_outputs: tuple[str, ...] = ()
 

@@ -157,3 +157,19 @@ async def test_closing_the_client_wakes_job_waiters(sim: RunningSimulator, make_
     with pytest.raises(ClientClosedError, match="closed while waiting"):
         async with asyncio.timeout(5):
             await waiter
+
+
+async def test_a_finished_jobs_result_is_read_unredacted(client: TrueNASClient) -> None:
+    # core.get_jobs masks secret fields of job results unless ``raw_result`` is asked, FULL_ADMIN too;
+    # the client asks, so that the server, not the row format, decides who sees a secret.
+    key = "-----BEGIN PRIVATE KEY-----\nMIIEsecret\n-----END PRIVATE KEY-----\n"
+    cert = {
+        "name": "imported",
+        "create_type": "CERTIFICATE_CREATE_IMPORTED",
+        "certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        "privatekey": key,
+    }
+    handle = await client.start_job("certificate.create", cert)
+    job = await client.wait_job(handle, timeout=10)
+    status = await client.job_status(handle)
+    assert (job["privatekey"], status.result["privatekey"]) == (key, key)

@@ -28,6 +28,9 @@ from truenas_mcp.client.errors import (
 from truenas_mcp.client.events import CallFn, Event, EventHub
 
 JOBS_COLLECTION = "core.get_jobs"
+# core.get_jobs masks the secret fields of job results for every external caller unless asked for the raw
+# result (core_service.py get_jobs); the server decides who sees them (``redact.for_answer``).
+_RAW = {"extra": {"raw_result": True}}
 FINAL_STATES = frozenset({"SUCCESS", "FAILED", "ABORTED"})
 _RECENT_FINISHED = 1000  # the middleware itself keeps at most 1000 jobs in memory
 
@@ -144,7 +147,7 @@ class JobTracker:
 
     # Public -----------------------------------------------------------------------------------
     async def status(self, job_id: int) -> Job:
-        answer = await self._call("core.get_jobs", [[["id", "=", job_id]]])
+        answer = await self._call("core.get_jobs", [[["id", "=", job_id]], _RAW])
         if not answer:
             raise JobNotFoundError(f"job {job_id} is not known to TrueNAS", job_id)
         job = Job.from_wire(answer[0])
@@ -208,7 +211,7 @@ class JobTracker:
         ids = list(self._watches)
         if not ids:
             return
-        answer = await self._call("core.get_jobs", [[["id", "in", ids]]])
+        answer = await self._call("core.get_jobs", [[["id", "in", ids]], _RAW])
         for data in answer or []:
             self._note(Job.from_wire(data))
 

@@ -32,9 +32,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from truenas_mcp.wire import SECRET_VALUE
-
-MASK = SECRET_VALUE
+from truenas_mcp.secrets import MASK, mask_paths
 
 # Words that make any field holding them secret, wherever they appear in the name.
 _SECRET_WORDS = frozenset(
@@ -103,35 +101,7 @@ def redact(value: Any, schema: Mapping[str, Any] | None = None) -> Any:
     return value
 
 
-# Redaction by reviewed paths --------------------------------------------------------------------------
-def _mask_at(value: Any, path: list[str]) -> Any:
-    if not path:
-        return value if value is None else MASK
-    head, rest = path[0], path[1:]
-    if isinstance(value, Mapping):
-        if head == "*":
-            return {k: _mask_at(v, rest) for k, v in value.items()}
-        if head in value:
-            return {**value, head: _mask_at(value[head], rest)}
-        return value
-    if isinstance(value, list | tuple) and head == "*":
-        return [_mask_at(item, rest) for item in value]
-    if head == "*" and not rest and value is not None:
-        return MASK  # ``*`` as the last step over a scalar: the value itself is the secret
-    return value
-
-
-def mask_paths(value: Any, paths: Iterable[str]) -> Any:
-    """A copy of ``value`` with every value at one of ``paths`` replaced by :data:`MASK` (``None`` stays).
-
-    A path is dot-separated field names; ``*`` matches any array item or any key, and ``*`` alone masks
-    the whole value. A path that is absent from ``value`` changes nothing.
-    """
-    for path in paths:
-        value = _mask_at(value, path.split("."))
-    return value
-
-
+# Redaction by reviewed paths (:func:`mask_paths` lives in ``truenas_mcp.secrets``) --------------------
 def values_at(value: Any, paths: Iterable[str]) -> list[Any]:
     """Every non-null value at one of ``paths``."""
     found: list[Any] = []

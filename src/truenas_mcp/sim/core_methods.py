@@ -22,6 +22,7 @@ from truenas_mcp.sim.filters import query
 from truenas_mcp.sim.jobs import Job, JobManager
 from truenas_mcp.sim.protocol import Connection
 from truenas_mcp.sim.recording import Recording
+from truenas_mcp.sim.secrets import SecretFields
 from truenas_mcp.sim.state import World
 from truenas_mcp.wire import ENOMETHOD
 
@@ -82,6 +83,7 @@ class CoreHost(Protocol):
     faults: Faults
     jobs: JobManager
     auth: AuthMethods
+    secrets: SecretFields
 
     async def invoke(
         self,
@@ -130,8 +132,20 @@ class CoreMethods:
 
     async def get_jobs(self, ctx: CallContext, params: list[Any]) -> Any:
         session = ctx.session
-        rows = [j.encode() for j in self.sim.jobs if session.full_admin or j.owner == session.username]
-        return query(rows, params[0] if params else [], params[1] if len(params) > 1 else {})
+        options = params[1] if len(params) > 1 else {}
+        extra = options.get("extra") if isinstance(options, dict) else None
+        # An external caller gets results redacted unless it asks for ``raw_result`` (core_service.py
+        # get_jobs, job.py __encode__): masked whoever asks, FULL_ADMIN too.
+        raw = isinstance(extra, dict) and extra.get("raw_result") is True
+        mine = [j for j in self.sim.jobs if session.full_admin or j.owner == session.username]
+        rows = [self._encode_job(j, raw) for j in mine]
+        return query(rows, params[0] if params else [], options)
+
+    def _encode_job(self, job: Job, raw: bool) -> dict[str, Any]:
+        row = job.encode()
+        if not raw and row["state"] == "SUCCESS":
+            row["result"] = self.sim.secrets.masked(job.method, row["result"])
+        return row
 
     async def job_wait(self, ctx: CallContext, params: list[Any]) -> Any:
         target = self._visible_job(ctx, params[0] if params else None)
@@ -211,7 +225,9 @@ class CoreMethods:
                 await result.wait()
                 statuses.append({"job_id": result.id, "result": result.result, "error": result.error})
             else:
-                statuses.append({"result": result, "error": None})
+                # core_service.py bulk: each result goes through dump_result, as a direct call's does.
+                shown = self.sim.secrets.for_session(ctx.session, method, result)
+                statuses.append({"result": shown, "error": None})
         return statuses
 
     async def set_options(self, ctx: CallContext, params: list[Any]) -> None:

@@ -40,6 +40,7 @@ from truenas_mcp.sim.jobs import Job, JobManager
 from truenas_mcp.sim.legacy import LegacyConnection
 from truenas_mcp.sim.protocol import LARGE_MESSAGE_MAX, Connection, MethodNotFoundError, RpcConnection
 from truenas_mcp.sim.recording import Recording, load_recording
+from truenas_mcp.sim.secrets import SecretFields, load_secret_fields
 from truenas_mcp.sim.services import HANDLERS
 from truenas_mcp.sim.services.demo_rows import DEMO_USERS, demo_password
 from truenas_mcp.sim.state import World
@@ -145,6 +146,7 @@ class Simulator:
         rate_limit_delay: tuple[float, float] = (1.0, 10.0),
     ) -> None:
         self.recording: Recording = load_recording(spec_path)
+        self.secrets: SecretFields = load_secret_fields()
         self.world: World = world if world is not None else demo_world()
         self.faults = faults if faults is not None else Faults()
         self.loopback_is_secure = not insecure_loopback
@@ -215,9 +217,11 @@ class Simulator:
         return method in self.recording.methods or method in PRIVATE_METHODS
 
     async def execute(self, conn: Connection, method: str, params: list[Any]) -> Any:
-        """A call as it arrives on the wire: job methods answer with the job id."""
+        """A call as it arrives on the wire: job methods answer with the job id, secrets are masked."""
         result = await self.invoke(conn, method, params)
-        return result.id if isinstance(result, Job) else result
+        if isinstance(result, Job):
+            return result.id
+        return self.secrets.for_session(conn.session, method, result)
 
     async def invoke(
         self,

@@ -8,7 +8,6 @@ file differs from what the models say (the test suite runs the same comparison).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import types
@@ -20,6 +19,7 @@ from typing import Any, Literal
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from truenas_mcp import docfile
 from truenas_mcp.client.config import ENV_VARS, ClientConfig
 from truenas_mcp.server.settings import CONFIG_FILE_ENV, ENV_PREFIX, CredentialSetting, ServerSettings
 from truenas_mcp.sim.recording import ENV_SPEC_FILE
@@ -191,25 +191,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m truenas_mcp.config_doc", description=__doc__)
-    parser.add_argument(
-        "--out", type=Path, default=DEFAULT_PATH, help=f"file to write (default {DEFAULT_PATH})"
-    )
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is not up to date")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        try:
-            current = args.out.read_text(encoding="utf-8")
-        except OSError as exc:
-            print(f"{args.out}: cannot read ({exc.strerror})", file=sys.stderr)
-            return 1
-        if current != text:
-            print(f"{args.out} is stale: run `python -m truenas_mcp.config_doc`", file=sys.stderr)
-            return 1
-        return 0
-    args.out.write_text(text, encoding="utf-8")
-    return 0
+    return docfile.main("truenas_mcp.config_doc", __doc__, DEFAULT_PATH, render, argv)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Final, Literal
+
+from truenas_mcp import docfile
 
 Kind = Literal["stateful", "static-realistic", "not simulated"]
 KINDS: Final[tuple[Kind, ...]] = ("stateful", "static-realistic", "not simulated")
@@ -94,25 +95,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m truenas_mcp.sim.engine.coverage", description=__doc__)
-    parser.add_argument(
-        "--out", type=Path, default=DEFAULT_PATH, help=f"file to write (default {DEFAULT_PATH})"
-    )
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is not up to date")
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        try:
-            current = args.out.read_text(encoding="utf-8")
-        except OSError as exc:
-            print(f"{args.out}: cannot read ({exc.strerror})", file=sys.stderr)
-            return 1
-        if current != text:
-            print(f"{args.out} is stale: run `python -m truenas_mcp.sim.engine.coverage`", file=sys.stderr)
-            return 1
-        return 0
-    args.out.write_text(text, encoding="utf-8")
-    return 0
+    return docfile.main("truenas_mcp.sim.engine.coverage", __doc__, DEFAULT_PATH, render, argv)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ COPY pyproject.toml README.md ./
 COPY src/ src/
 COPY generator/ generator/
 COPY templates/ templates/
+COPY overrides/ overrides/
 COPY generated/ generated/
 
 # The generator ships in the same wheel as the runtime but its dependencies (the `gen` extra) are not

@@ -176,7 +176,7 @@ async def test_the_container_serves_mcp_health_readiness_and_metrics_against_the
         assert {"system_info", "pool_query"} <= tools
         assert host == expected_host and pools_seen == expected_pools
     assert anonymous.status_code == 401  # JWT auth is on: no token, no tools
-    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready", "mode": "single credential"})
     assert 'truenas_mcp_tool_calls_total{outcome="ok",tool="system_info"} 2.0' in metrics
     assert health.returncode == 0, health.stdout + health.stderr
 

@@ -33,8 +33,8 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 RUN python3 -m venv /opt/venv
 
 WORKDIR /src
-# Only what the two distributions are built from (see .dockerignore): the runtime `truenas-mcp` (its
-# generator-only dependencies are the `gen` extra, not installed here) and the generated catalogue.
+# Only what the two distributions are built from (see .dockerignore): the runtime `truenas-mcp` and the
+# generated catalogue.
 COPY pyproject.toml README.md ./
 COPY src/ src/
 COPY generator/ generator/
@@ -42,12 +42,12 @@ COPY templates/ templates/
 COPY overrides/ overrides/
 COPY generated/ generated/
 
-# The generator ships in the same wheel as the runtime but its dependencies (the `gen` extra) are not
-# installed: it is removed rather than left as a command that cannot import. Bytecode is compiled here,
-# once: the runtime may run on a read-only root filesystem.
+# The generator ships in the same wheel as the runtime; a server image never generates, so the generator
+# and its own largest dependencies are removed. Bytecode is compiled here, once: the runtime may run on a
+# read-only root filesystem.
 RUN /opt/venv/bin/pip install . ./generated \
     && /opt/venv/bin/truenas-mcp --version \
-    && /opt/venv/bin/pip uninstall --yes pip setuptools wheel \
+    && /opt/venv/bin/pip uninstall --yes datamodel-code-generator jinja2 ruff jsonschema-rs pip setuptools wheel \
     && rm -rf /opt/venv/bin/truenas-mcp-gen /opt/venv/lib/python3*/site-packages/truenas_mcp_gen \
     && /opt/venv/bin/python -m compileall -q -j 0 /opt/venv/lib
 

@@ -270,17 +270,20 @@ def build_server(
     async def on_call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> dict[str, Any]:
-        call = CallContext(
-            profile=profile_of(ctx, default),
-            principal=principal_of(ctx.request),
-            progress=ctx.session.report_progress,
-            channel=confirm_channel(ctx, params),
-            client_name=_client_name(ctx),
-        )
         arguments = call_arguments(runtime, listings, family_of(ctx), params.name, params.arguments)
         if isinstance(arguments, ToolResult):
             return _complete(ctx, arguments)
-        return _complete(ctx, await runtime.call(call, params.name, arguments))
+        # The answer's bytes count until the SDK has it; it encodes and writes it after this returns.
+        with runtime.answers.lease() as lease:
+            call = CallContext(
+                profile=profile_of(ctx, default),
+                principal=principal_of(ctx.request),
+                progress=ctx.session.report_progress,
+                channel=confirm_channel(ctx, params),
+                client_name=_client_name(ctx),
+                lease=lease,
+            )
+            return _complete(ctx, await runtime.call(call, params.name, arguments))
 
     def input_schema(name: str) -> dict[str, Any] | None:
         tool = runtime.catalog.by_name.get(name)
@@ -417,7 +420,9 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
 
     # Encoded once: the stamp is the same on every 2026-07-28 answer.
     stamp = orjson.Fragment(orjson.dumps(server.server_info_stamp))
-    direct = DirectAnswers(runtime.catalog, manager, runtime.call, direct_arguments, lambda: stamp)
+    direct = DirectAnswers(
+        runtime.catalog, manager, runtime.call, direct_arguments, lambda: stamp, runtime.answers
+    )
 
     def route(resolve: Callable[[Scope], Profile]) -> ProfileRoute:
         return ProfileRoute(resolve, transport, profiles.named, runtime, direct)

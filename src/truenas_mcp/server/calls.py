@@ -34,6 +34,7 @@ from truenas_mcp.server.confirm import (
 from truenas_mcp.server.context import CallContext
 from truenas_mcp.server.credentials import CredentialPool, Tier
 from truenas_mcp.server.execute import Executor
+from truenas_mcp.server.inflight import AnswerBudget
 from truenas_mcp.server.job_owners import JobOwnership, JobRecord, MemoryJobOwnership
 from truenas_mcp.server.metrics import Metrics
 from truenas_mcp.server.own_tools import OwnTools, tier_of
@@ -91,6 +92,7 @@ class ToolRuntime:
             StoreJobOwnership(self.store, JobRecord) if self.store.shared else MemoryJobOwnership()
         )
         self.executor = Executor(catalog, settings, self.job_owners)
+        self.answers = AnswerBudget(settings.answer_bytes_in_flight)
         self.own_tools = OwnTools(
             catalog, settings, self.chain, self.pool, self.job_owners, self.executor, self.run_catalog_tool
         )

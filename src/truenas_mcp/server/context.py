@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from truenas_mcp.server.access import Principal
 from truenas_mcp.server.confirm import NO_CHANNEL, ConfirmChannel
+from truenas_mcp.server.inflight import AnswerLease
 from truenas_mcp.server.jobs import ProgressFn
 from truenas_mcp.server.profiles import Profile
 
@@ -22,3 +23,4 @@ class CallContext:
     # The reply is written from the answer's JSON text (direct answers), so the structured content
     # needs no JSON-clean copy of its own.
     one_encoding: bool = False
+    lease: AnswerLease | None = None  # the answer's share of the bytes in flight

@@ -39,6 +39,7 @@ from truenas_mcp.catalog import Catalog
 from truenas_mcp.server import presentation, shaping
 from truenas_mcp.server.access import principal_of
 from truenas_mcp.server.context import CallContext
+from truenas_mcp.server.inflight import AnswerBudget, AnswerLease
 from truenas_mcp.server.profiles import Profile
 from truenas_mcp.server.results import ToolResult
 from truenas_mcp.server.sessions import CappedSessionManager
@@ -93,7 +94,9 @@ class DirectAnswers:
         call: CallFn,
         prepare: PrepareFn,
         server_info: Callable[[], Any],
+        answers: AnswerBudget,
     ) -> None:
+        self._answers = answers
         self._catalog = catalog
         self._manager = manager
         self._call = call
@@ -176,15 +179,16 @@ class DirectAnswers:
             return
         info = verdict.client_info
         name = info.get("name") if isinstance(info, Mapping) else None
-        result = await self._run(scope, profile, decoded, name if isinstance(name, str) else None)
-        if result is not None:
-            result.setdefault("resultType", "complete")
-            meta = result.get("_meta")
-            result["_meta"] = {
-                **(meta if isinstance(meta, dict) else {}),
-                SERVER_INFO_META_KEY: self._server_info(),
-            }
-        await _reply(send, decoded["id"], result, [])
+        client = name if isinstance(name, str) else None
+        with self._answers.lease() as lease:
+            result = await self._run(scope, profile, decoded, client, lease)
+            if result is not None:
+                result.setdefault("resultType", "complete")
+                meta = result.get("_meta")
+                stamped = dict(meta) if isinstance(meta, dict) else {}
+                stamped[SERVER_INFO_META_KEY] = self._server_info()
+                result["_meta"] = stamped
+            await _reply(send, decoded["id"], result, [])
 
     async def _legacy(
         self,
@@ -204,19 +208,28 @@ class DirectAnswers:
             await sdk(scope, receive, send)  # no session, someone else's, or ending: the SDK answers
             return
         assert session_id is not None
-        with held:
+        with held, self._answers.lease() as lease:
             client = self._manager.client_name(session_id)
-            result = await self._run(scope, profile, decoded, client)
+            result = await self._run(scope, profile, decoded, client, lease)
             await _reply(send, decoded["id"], result, [(b"mcp-session-id", session_id.encode("latin-1"))])
 
     async def _run(
-        self, scope: Scope, profile: Profile, decoded: dict[str, Any], client: str | None
+        self,
+        scope: Scope,
+        profile: Profile,
+        decoded: dict[str, Any],
+        client: str | None,
+        lease: AnswerLease,
     ) -> dict[str, Any] | None:
         """The call's result; ``None`` when it failed in a way the SDK reports as an internal error."""
         params = decoded["params"]
         name: str = params["name"]
         context = CallContext(
-            profile=profile, principal=principal_of(scope), client_name=client, one_encoding=True
+            profile=profile,
+            principal=principal_of(scope),
+            client_name=client,
+            one_encoding=True,
+            lease=lease,
         )
         try:
             arguments = self._prepare(scope, name, params.get("arguments"))

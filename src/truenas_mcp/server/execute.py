@@ -24,6 +24,7 @@ from truenas_mcp.client.errors import ValidationError as TrueNASValidationError
 from truenas_mcp.server import builtin, jobs, redact, shaping
 from truenas_mcp.server.context import CallContext
 from truenas_mcp.server.credentials import Tier
+from truenas_mcp.server.inflight import AnswerLease
 from truenas_mcp.server.job_owners import JobOwnership, JobRecord
 from truenas_mcp.server.results import ToolError, text_result
 from truenas_mcp.server.settings import ServerSettings
@@ -31,6 +32,17 @@ from truenas_mcp.server.settings import ServerSettings
 BOOT_ID_METHOD = "system.boot_id"
 # Methods whose answer shows the current state of what a write in the same namespace changed.
 _CHECK_SUFFIXES = ("query", "config", "get_instance")
+
+
+# Below this much room, even a cut query answer would be a page too small to be useful.
+_MIN_BUSY_ANSWER = 4096
+
+
+def _busy_message(tool: ToolSpec, total: int) -> str:
+    return (
+        f"{tool.name}: the server is holding {total} bytes of other answers right now (its "
+        "answer_bytes_in_flight); retry shortly, or ask for less with `filters` and `options.select`"
+    )
 
 
 def check_tool(catalog: Catalog, method: str) -> str:
@@ -111,7 +123,9 @@ class Executor:
                 return await self._download(ctx, tool, arguments, tier)
             if tool.policy.job:
                 return await self._job(ctx, tool, arguments, tier, hide=hide)
-            return await self._plain(tool, arguments, tier.client, hide=hide, clean=not ctx.one_encoding)
+            return await self._plain(
+                tool, arguments, tier.client, hide=hide, clean=not ctx.one_encoding, lease=ctx.lease
+            )
         except TrueNASError as exc:
             raise truenas_error(self.catalog, tool, exc) from exc
 
@@ -123,13 +137,24 @@ class Executor:
         *,
         hide: bool,
         clean: bool = True,
+        lease: AnswerLease | None = None,
     ) -> dict[str, Any]:
         arguments, plan = shaping.plan_query(tool, arguments, self.settings.default_limit)
         result = await client.call(tool.method, *tool.to_wire_params(arguments))
         result = redact.for_answer(result, tool.policy.secret_outputs, sees_secrets=not hide)
-        shaped = shaping.shape_result(tool, result, plan, self.settings.max_answer_bytes, clean=clean)
+        cap = self.settings.max_answer_bytes
+        busy = lease is not None and lease.room() < cap
+        if lease is not None and busy:
+            cap = lease.room()
+            if cap < _MIN_BUSY_ANSWER:
+                raise ToolError(_busy_message(tool, lease.budget.total), "busy")
+        shaped = shaping.shape_result(tool, result, plan, cap, clean=clean, busy=busy)
         if shaped.error is not None:
+            if busy:
+                raise ToolError(_busy_message(tool, self.settings.answer_bytes_in_flight), "busy")
             raise ToolError(shaped.error, "too_large")
+        if lease is not None:
+            lease.take(len(shaped.text))
         return text_result(shaped.structured, shaped.text, same=True)
 
     async def _record(

@@ -135,6 +135,14 @@ class ServerSettings(BaseSettings):
     max_answer_bytes: int = Field(
         default=64 * 1024, ge=1024, description="cap on the JSON of one tool answer (keeps it in context)"
     )
+    answer_bytes_in_flight: int = Field(
+        default=256 * 1024 * 1024,
+        ge=64 * 1024,
+        description=(
+            "bytes of encoded answers the server holds at once; past it, query answers are cut (their page "
+            "note says where to continue) and other answers refused with a note to retry"
+        ),
+    )
     job_wait_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="how long a job tool waits before returning a handle"
     )

@@ -137,9 +137,10 @@ def shape_result(
     extra: dict[str, Any] | None = None,
     *,
     clean: bool = True,
+    busy: bool = False,
 ) -> Shaped:
     """``{"result": ...}`` (plus ``extra``, e.g. the job handle) within ``max_bytes`` of JSON; ``clean`` as
-    in :func:`encode`."""
+    in :func:`encode`; ``busy``: ``max_bytes`` is the room other answers left, not the configured cap."""
     page: dict[str, Any] | None = None
     if isinstance(result, list) and plan.probe and plan.limit is not None and len(result) > plan.limit:
         result = result[: plan.limit]
@@ -159,7 +160,7 @@ def shape_result(
     if len(text.encode()) <= max_bytes:
         return Shaped(structured, text)
     if isinstance(result, list) and is_paged(tool):
-        return _cut_rows(result, plan, max_bytes, extra, clean)
+        return _cut_rows(result, plan, max_bytes, extra, clean, busy)
     size = len(text.encode())
     message = (
         f"{tool.name}: the answer is {size} bytes of JSON, above this server's cap of {max_bytes} bytes. "
@@ -174,7 +175,12 @@ def shape_result(
 
 
 def _cut_rows(
-    rows: list[Any], plan: QueryPlan, max_bytes: int, extra: dict[str, Any] | None, clean: bool
+    rows: list[Any],
+    plan: QueryPlan,
+    max_bytes: int,
+    extra: dict[str, Any] | None,
+    clean: bool,
+    busy: bool = False,
 ) -> Shaped:
     # Rows are measured one by one (plus a fixed allowance for the envelope and the note) so the cut is a
     # single pass, not a search over re-encodings of the whole answer.
@@ -193,7 +199,13 @@ def _cut_rows(
         "returned": keep,
         "total": None,
         "next_offset": next_offset,
-        "note": _note(keep, next_offset, f"the answer was cut to fit {max_bytes} bytes"),
+        "note": _note(
+            keep,
+            next_offset,
+            f"the server is busy with other large answers, so this one was cut to {max_bytes} bytes"
+            if busy
+            else f"the answer was cut to fit {max_bytes} bytes",
+        ),
     }
     structured, text = encode({"result": kept, **(extra or {}), "page": page}, clean=clean)
     return Shaped(structured, text)

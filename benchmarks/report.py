@@ -57,7 +57,7 @@ def _row_name(key: Key) -> str:
     op, clients, idle, memory = key
     text = f"{op} ×{clients}"
     if idle:
-        text += f", {idle} idle sessions"
+        text += f", {idle} idle session{'s' if idle > 1 else ''}"
     if memory:
         text += ", memory burst"
     return text
@@ -257,7 +257,13 @@ def _method(results: dict[str, Any]) -> list[str]:
         "`TrueNASClient`) make the TrueNAS call without MCP; **floor** is raw uvicorn + starlette answering "
         "`tools/call` through one shared `TrueNASClient` with a plain JSON body (no auth, validation or "
         "session); **ours** is our server in both protocol eras (2025-11-25 sessions, 2026-07-28 single "
-        "exchange); **peer** is `truenas-ws-mcp`. Every HTTP contender is loaded by the same lean client "
+        "exchange); **peer** is `truenas-ws-mcp`"
+        + (
+            f" (it answered `initialize` with {results['peer_protocol']})"
+            if results.get("peer_protocol")
+            else ""
+        )
+        + ". Every HTTP contender is loaded by the same lean client "
         "(`benchmarks/mcp_http.py`, one keep-alive connection per client); the floor with the 2026-07-28 "
         "form, like ours.",
         "* Our server runs with its defaults except: JWT bearer authentication as documented (HS256, one "

@@ -101,13 +101,14 @@ def measure_startup_peer(
     return samples
 
 
-async def _warm(url: str, headers: dict[str, str], tool: str, arguments: dict[str, Any]) -> None:
+async def _warm(url: str, headers: dict[str, str], tool: str, arguments: dict[str, Any]) -> str | None:
     """One call, alone: the peer connects to TrueNAS on its first call, and racing first calls would each
-    open (and log in on) a connection of their own."""
+    open (and log in on) a connection of their own. Returns the protocol version the server chose."""
     from benchmarks.mcp_http import MCPSession
 
     async with MCPSession(url, headers=headers) as session:
         await session.call_tool(tool, arguments)
+        return session.protocol_version
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -151,7 +152,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             services.append(peer_service)
             peer_url = f"http://127.0.0.1:{port}/mcp"
             asyncio.run(stack.wait_first_tools_list(peer_service, peer_url, {}))
-            asyncio.run(_warm(peer_url, {}, "system_info", {}))
+            results["peer_protocol"] = asyncio.run(_warm(peer_url, {}, "system_info", {}))
         elif not args.no_peer:
             results["peer_missing"] = "no Python 3.12+ interpreter to install truenas-ws-mcp into"
 

@@ -170,11 +170,11 @@ def _latency(cells: dict[tuple[str, Key], Cell]) -> list[str]:
             f"### {op.title}",
             "",
             "| row | contender | p50 ms | p99 ms | calls/s | server CPU ms/call | simulator CPU | "
-            "p50 ÷ floor | runs |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            "p50 ÷ floor | p50 ÷ peer | runs |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for key in rows:
-            floor = cells.get(("floor", key))
+            floor, peer = cells.get(("floor", key)), cells.get(("peer", key))
             for contender, name in CONTENDER_NAMES.items():
                 cell = cells.get((contender, key))
                 if cell is None:
@@ -189,11 +189,13 @@ def _latency(cells: dict[tuple[str, Key], Cell]) -> list[str]:
                 if cell.failed:
                     marks.append("failed: " + cell.failed[0])
                 note = f" ({'; '.join(marks)})" if marks else ""
-                ratio = stats.ratio(summary.median(cell.p50), summary.median(floor.p50 if floor else None))
+                p50 = summary.median(cell.p50)
+                ratio = stats.ratio(p50, summary.median(floor.p50 if floor else None))
+                to_peer = stats.ratio(p50, summary.median(peer.p50 if peer else None))
                 lines.append(
                     f"| {_row_name(key)} | {name}{note} | {_range(cell.p50)} | {_range(cell.p99)} | "
                     f"{_range(cell.rate, lambda v: f'{v:,.0f}')} | {_range(cell.cpu)} | "
-                    f"{_pct(summary.median(cell.sim))} | {_x(ratio)} | {cell.runs} |"
+                    f"{_pct(summary.median(cell.sim))} | {_x(ratio)} | {_x(to_peer)} | {cell.runs} |"
                 )
         lines.append("")
     return lines

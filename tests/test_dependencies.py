@@ -24,6 +24,8 @@ GENERATED = ROOT / "generated"
 # Declared although never imported by name: the reason each is still needed.
 USED_WITHOUT_IMPORT = {
     "python-multipart": "Starlette's form parser imports it lazily for the simulator's upload endpoint",
+    "httptools": "uvicorn's HTTP parser of choice when installed (http='auto'): the server's HTTP/1.1 cost",
+    "uvloop": "uvicorn's event loop of choice when installed (loop='auto'), for the server and simulator",
 }
 
 

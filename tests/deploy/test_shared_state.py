@@ -26,11 +26,11 @@ from mcp.client.streamable_http import streamable_http_client
 from truenas_mcp.server.settings import ServerSettings
 from truenas_mcp.server.store import (
     OwnerRecords,
-    RedisStore,
     StoreJobOwnership,
     StoreUnavailable,
     open_store,
 )
+from truenas_mcp.server.store_redis import RedisStore
 from truenas_mcp.sim.server import RunningSimulator
 
 from .support import (

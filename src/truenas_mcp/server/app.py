@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 from urllib.parse import urlparse
 
 import mcp_types as types
+import orjson
 from mcp.server.caching import CacheHint
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
@@ -43,11 +45,13 @@ from truenas_mcp.server.authz import READONLY_ADMIN, SCOPE_PREFIX, known_roles
 from truenas_mcp.server.calls import CallContext, ToolRuntime, error_result
 from truenas_mcp.server.confirm import NO_CHANNEL, ConfirmChannel
 from truenas_mcp.server.credentials import MissingCredential
+from truenas_mcp.server.direct import DirectAnswers
 from truenas_mcp.server.hygiene import HostOriginMiddleware, RateLimitMiddleware
 from truenas_mcp.server.logs import RequestIdMiddleware
 from truenas_mcp.server.metrics import CONTENT_TYPE
 from truenas_mcp.server.metrics import authorized as metrics_authorized
 from truenas_mcp.server.profiles import PATH_ALL, PATH_DEFAULT, PATH_READONLY, Profile, ProfileError
+from truenas_mcp.server.results import ToolResult
 from truenas_mcp.server.sessions import CappedSessionManager, SessionCapMiddleware
 from truenas_mcp.server.store import RateLimiter, Store, StoreUnavailable
 from truenas_mcp.server.versions import ProtocolVersionMiddleware
@@ -221,10 +225,40 @@ def _state_principal(ctx: ServerRequestContext[Any, Any]) -> str | None:
     return principal_of(ctx.request if isinstance(ctx.request, Request) else None).key
 
 
-def build_server(runtime: ToolRuntime, *, fallback: Profile | None = None) -> Server[Any]:
+def call_arguments(
+    runtime: ToolRuntime,
+    listings: Listings,
+    family: portable.Family | None,
+    name: str,
+    arguments: Mapping[str, Any] | None,
+) -> Mapping[str, Any] | ToolResult | None:
+    """A call's arguments in the generated schema's shape: a portable schema family's arguments are read
+    back (``?schema=``); an error result when they cannot be."""
+    if family is None or arguments is None:
+        return arguments
+
+    def served_schema(name: str) -> dict[str, Any] | None:
+        tool = runtime.catalog.by_name.get(name)
+        if tool is not None:
+            return presentation.input_schema(tool)
+        for entry in runtime.profiles.default.builtins:
+            if entry.name == name:
+                schema: dict[str, Any] = entry.definition["inputSchema"]
+                return schema
+        return None
+
+    try:
+        return listings.portable.arguments(family, name, served_schema(name), dict(arguments))
+    except portable.PortableError as exc:
+        return error_result(f"{name}: {exc}")
+
+
+def build_server(
+    runtime: ToolRuntime, *, fallback: Profile | None = None, listings: Listings | None = None
+) -> Server[Any]:
     """The SDK server. ``fallback`` is the profile of requests that do not come over HTTP (in-process)."""
     default = fallback or runtime.profiles.default
-    listings = Listings(runtime)
+    listings = listings or Listings(runtime)
 
     async def on_list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
@@ -243,20 +277,10 @@ def build_server(runtime: ToolRuntime, *, fallback: Profile | None = None) -> Se
             channel=confirm_channel(ctx, params),
             client_name=_client_name(ctx),
         )
-        arguments = params.arguments
-        family = family_of(ctx)
-        if family is not None and arguments is not None:
-            try:
-                arguments = listings.portable.arguments(
-                    family, params.name, served_schema(params.name), dict(arguments)
-                )
-            except portable.PortableError as exc:
-                return _complete(ctx, error_result(f"{params.name}: {exc}"))
+        arguments = call_arguments(runtime, listings, family_of(ctx), params.name, params.arguments)
+        if isinstance(arguments, ToolResult):
+            return _complete(ctx, arguments)
         return _complete(ctx, await runtime.call(call, params.name, arguments))
-
-    def served_schema(name: str) -> dict[str, Any] | None:
-        tool = runtime.catalog.by_name.get(name)
-        return presentation.input_schema(tool) if tool is not None else input_schema(name)
 
     def input_schema(name: str) -> dict[str, Any] | None:
         tool = runtime.catalog.by_name.get(name)
@@ -309,11 +333,13 @@ class ProfileRoute:
         transport: StreamableHTTPASGIApp,
         named: Callable[[str], Profile],
         runtime: ToolRuntime,
+        direct: DirectAnswers,
     ) -> None:
         self._resolve = resolve
         self._transport = transport
         self._named = named
         self._runtime = runtime
+        self._direct = direct
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -343,7 +369,7 @@ class ProfileRoute:
             return
         scope.setdefault("state", {})[PROFILE_SCOPE_KEY] = profile
         scope["state"][FAMILY_SCOPE_KEY] = family
-        await self._transport(scope, receive, send)
+        await self._direct(scope, receive, send, profile, self._transport)
 
     def _bound_refusal(self, scope: Scope, profile: Profile) -> str | None:
         token = getattr(scope.get("user"), "access_token", None)
@@ -367,7 +393,8 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
     so the server answers health checks while TrueNAS is still unreachable) and closes it on shutdown."""
     settings = runtime.settings
     verifier = build_verifier(settings) if settings.auth == "jwt" else None
-    server = build_server(runtime)
+    listings = Listings(runtime)
+    server = build_server(runtime, listings=listings)
     manager = CappedSessionManager(
         app=server,
         stateless=settings.stateless,
@@ -383,6 +410,17 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
     )
     transport = StreamableHTTPASGIApp(manager)
     profiles = runtime.profiles
+
+    def direct_arguments(scope: Scope, name: str, arguments: dict[str, Any] | None) -> Any:
+        family = scope.get("state", {}).get(FAMILY_SCOPE_KEY)
+        return call_arguments(runtime, listings, family, name, arguments)
+
+    # Encoded once: the stamp is the same on every 2026-07-28 answer.
+    stamp = orjson.Fragment(orjson.dumps(server.server_info_stamp))
+    direct = DirectAnswers(runtime.catalog, manager, runtime.call, direct_arguments, lambda: stamp)
+
+    def route(resolve: Callable[[Scope], Profile]) -> ProfileRoute:
+        return ProfileRoute(resolve, transport, profiles.named, runtime, direct)
 
     def toolsets(scope: Scope) -> Profile:
         return profiles.toolsets(str(scope.get("path_params", {}).get("toolsets", "")))
@@ -411,6 +449,7 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
         if own_client:
             runtime.pool.start()
         await _announce_store(runtime.store, settings.replicas)
+        settle_heap()
         try:
             async with manager.run():
                 log.info(
@@ -483,12 +522,10 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
-            Route(PATH_DEFAULT, ProfileRoute(lambda _: profiles.default, transport, profiles.named, runtime)),
-            Route(
-                PATH_READONLY, ProfileRoute(lambda _: profiles.readonly, transport, profiles.named, runtime)
-            ),
-            Route(PATH_ALL, ProfileRoute(lambda _: profiles.all, transport, profiles.named, runtime)),
-            Route("/mcp/x/{toolsets}", ProfileRoute(toolsets, transport, profiles.named, runtime)),
+            Route(PATH_DEFAULT, route(lambda _: profiles.default)),
+            Route(PATH_READONLY, route(lambda _: profiles.readonly)),
+            Route(PATH_ALL, route(lambda _: profiles.all)),
+            Route("/mcp/x/{toolsets}", route(toolsets)),
         ],
         middleware=middleware,
         lifespan=lifespan,
@@ -513,6 +550,21 @@ async def _announce_store(store: Store, replicas: int) -> None:
         log.error("shared store unreachable at start-up", extra={"error": str(exc), "replicas": replicas})
         return
     log.info("shared state in " + store.describe(), extra={"replicas": replicas})
+
+
+# The collector's youngest generation runs after this many net allocations (CPython's default is 700).
+# A call allocates a few thousand short-lived containers that reference counting frees; at the default
+# the collector ran several times per call and its older generations walked every session's objects.
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def settle_heap() -> None:
+    """Exempt what start-up built (catalog, schemas, models: most of the heap, and permanent) from every
+    later collection, and collect the youngest generation less often."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 def _header_safe(text: str) -> str:

@@ -129,6 +129,10 @@ class AuditLog:
         self._handler = handler
         self._logger.addHandler(handler)
 
+    @property
+    def enabled(self) -> bool:
+        return self._handler is not None
+
     def write(self, line: dict[str, Any]) -> None:
         if self._handler is None:
             return

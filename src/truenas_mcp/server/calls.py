@@ -161,7 +161,9 @@ class ToolRuntime:
             if self.audit_log is not None:
                 entry.outcome = outcome
                 self.audit_log.write(entry.record(elapsed * 1e3))
-            log.info(
+            # The audit log is the record of every call; with it on, this line is for debugging only.
+            log.log(
+                logging.DEBUG if self.audit_log is not None and self.audit_log.enabled else logging.INFO,
                 "tool call",
                 extra={
                     "tool": name,

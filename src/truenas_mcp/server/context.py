@@ -19,3 +19,6 @@ class CallContext:
     progress: ProgressFn | None = None
     channel: ConfirmChannel = NO_CHANNEL  # how this client can confirm a destructive call
     client_name: str | None = None  # the MCP client's own name (clientInfo), for the audit log
+    # The reply is written from the answer's JSON text (direct answers), so the structured content
+    # needs no JSON-clean copy of its own.
+    one_encoding: bool = False

@@ -111,20 +111,26 @@ class Executor:
                 return await self._download(ctx, tool, arguments, tier)
             if tool.policy.job:
                 return await self._job(ctx, tool, arguments, tier, hide=hide)
-            return await self._plain(tool, arguments, tier.client, hide=hide)
+            return await self._plain(tool, arguments, tier.client, hide=hide, clean=not ctx.one_encoding)
         except TrueNASError as exc:
             raise truenas_error(self.catalog, tool, exc) from exc
 
     async def _plain(
-        self, tool: ToolSpec, arguments: dict[str, Any], client: TrueNASClient, *, hide: bool
+        self,
+        tool: ToolSpec,
+        arguments: dict[str, Any],
+        client: TrueNASClient,
+        *,
+        hide: bool,
+        clean: bool = True,
     ) -> dict[str, Any]:
         arguments, plan = shaping.plan_query(tool, arguments, self.settings.default_limit)
         result = await client.call(tool.method, *tool.to_wire_params(arguments))
         result = redact.for_answer(result, tool.policy.secret_outputs, sees_secrets=not hide)
-        shaped = shaping.shape_result(tool, result, plan, self.settings.max_answer_bytes)
+        shaped = shaping.shape_result(tool, result, plan, self.settings.max_answer_bytes, clean=clean)
         if shaped.error is not None:
             raise ToolError(shaped.error, "too_large")
-        return text_result(shaped.structured, shaped.text)
+        return text_result(shaped.structured, shaped.text, same=True)
 
     async def _record(
         self, ctx: CallContext, tool: ToolSpec, job_id: int, boot: str, tier: Tier
@@ -177,7 +183,7 @@ class Executor:
                 raise ToolError(
                     f"job result is {len(text.encode())} bytes, above the answer cap", "too_large"
                 )
-            return text_result(structured, text)
+            return text_result(structured, text, same=True)
         shaped = shaping.shape_result(
             tool,
             outcome.result,
@@ -187,7 +193,7 @@ class Executor:
         )
         if shaped.error is not None:
             raise ToolError(shaped.error, "too_large")
-        return text_result(shaped.structured, shaped.text)
+        return text_result(shaped.structured, shaped.text, same=True)
 
     async def _download(
         self, ctx: CallContext, tool: ToolSpec, arguments: dict[str, Any], tier: Tier

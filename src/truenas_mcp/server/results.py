@@ -18,12 +18,27 @@ class ToolError(Exception):
         self.outcome = outcome
 
 
-def text_result(structured: dict[str, Any] | None, text: str, *, error: bool = False) -> dict[str, Any]:
-    result: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": error}
+class ToolResult(dict[str, Any]):
+    """A ``CallToolResult`` (a plain dict to everything that reads it).
+
+    ``structured_json`` is set when the one text block is exactly the JSON of ``structuredContent``: a
+    writer that encodes the reply itself embeds that text instead of encoding the same data twice.
+    """
+
+    structured_json: str | None = None
+
+
+def text_result(
+    structured: dict[str, Any] | None, text: str, *, error: bool = False, same: bool = False
+) -> ToolResult:
+    """``same``: ``text`` is the JSON encoding of ``structured`` (as :func:`shaping.encode` makes it)."""
+    result = ToolResult(content=[{"type": "text", "text": text}], isError=error)
     if structured is not None:
         result["structuredContent"] = structured
+        if same:
+            result.structured_json = text
     return result
 
 
-def error_result(message: str) -> dict[str, Any]:
+def error_result(message: str) -> ToolResult:
     return text_result(None, message, error=True)

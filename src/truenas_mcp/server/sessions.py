@@ -12,9 +12,13 @@ with several replicas run stateless (no sessions) and the caps do not apply ther
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
+from collections.abc import Iterator
 from typing import Any
 
+import anyio
 from mcp.server.auth.middleware.bearer_auth import (
     AuthenticatedUser,
     AuthorizationContext,
@@ -53,6 +57,7 @@ class CappedSessionManager(StreamableHTTPSessionManager):
         self.per_principal = per_principal
         self._by_principal: dict[str, set[str]] = {}
         self._owner_of: dict[str, str] = {}
+        self._client_names: dict[str, str] = {}
 
     def open_sessions(self, principal: str) -> int:
         return len(self._by_principal.get(principal, ()))
@@ -68,7 +73,33 @@ class CappedSessionManager(StreamableHTTPSessionManager):
             self._owner_of[transport.mcp_session_id] = principal
         return transport
 
+    def note_client(self, session_id: str, name: str) -> None:
+        """The ``clientInfo.name`` the session's initialize request gave (for the audit log)."""
+        if session_id in self._server_instances:
+            self._client_names[session_id] = name
+
+    def client_name(self, session_id: str) -> str | None:
+        return self._client_names.get(session_id)
+
+    def hold(
+        self, session_id: str, requestor: AuthorizationContext | None
+    ) -> contextlib.AbstractContextManager[None] | None:
+        """Keep a live session of ``requestor`` busy while a request is answered outside its transport.
+
+        ``None`` when the id names no live session of this caller (the SDK then answers 404 itself).
+        While held, the session's idle countdown is suspended exactly as the SDK's transport suspends it
+        for a request it serves (``StreamableHTTPServerTransport.handle_request`` in mcp 2.3.0).
+        """
+        transport = self._server_instances.get(session_id)
+        if transport is None or transport.is_terminated or requestor != self._session_owners.get(session_id):
+            return None
+        scope = transport.idle_scope
+        if scope is not None and scope.cancel_called:
+            return None
+        return _busy(transport)
+
     async def _discard_session(self, session_id: str, transport: StreamableHTTPServerTransport) -> None:
+        self._client_names.pop(session_id, None)
         principal = self._owner_of.pop(session_id, None)
         if principal is not None:
             sessions = self._by_principal.get(principal)
@@ -77,6 +108,22 @@ class CappedSessionManager(StreamableHTTPSessionManager):
                 if not sessions:
                     del self._by_principal[principal]
         await super()._discard_session(session_id, transport)
+
+
+@contextlib.contextmanager
+def _busy(transport: StreamableHTTPServerTransport) -> Iterator[None]:
+    scope, timeout = transport.idle_scope, transport._idle_timeout
+    if scope is None or timeout is None:
+        yield
+        return
+    transport._requests_in_flight += 1
+    scope.deadline = math.inf
+    try:
+        yield
+    finally:
+        transport._requests_in_flight -= 1
+        if not transport._requests_in_flight:
+            scope.deadline = anyio.current_time() + timeout
 
 
 class SessionCapMiddleware:

@@ -15,7 +15,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from truenas_mcp.catalog import ToolSpec
+
+# Datetimes go through ``json_default`` like every other value the client decodes from ejson, so the
+# text says exactly what ``json_default`` says and ``encode`` learns that the data held one.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
 
 
 def json_default(value: Any) -> Any:
@@ -35,15 +41,30 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def _dumps(value: Any, default: Any) -> tuple[bytes, bool]:
+    """Compact UTF-8 JSON, and whether orjson made it (then every integer in it fits 64 bits)."""
+    try:
+        return orjson.dumps(value, default=default, option=_ORJSON_OPTIONS), True
+    except orjson.JSONEncodeError:
+        # ZFS counters can exceed 64 bits; so can any integer a caller sends.
+        text = json.dumps(value, default=default, ensure_ascii=False, separators=(",", ":"))
+        return text.encode(), False
+
+
+def dumps_bytes(value: Any, default: Any = json_default) -> bytes:
+    return _dumps(value, default)[0]
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, default=json_default, ensure_ascii=False, separators=(",", ":"))
+    return dumps_bytes(value).decode()
 
 
-def encode(structured: dict[str, Any]) -> tuple[dict[str, Any], str]:
+def encode(structured: dict[str, Any], *, clean: bool = True) -> tuple[dict[str, Any], str]:
     """The JSON text of ``structured`` and a JSON-clean copy of it (the same object when already clean).
 
     The client decodes ejson into datetimes and sets; the structured answer must carry exactly what the
-    text says, so it is re-read from the text only when such a value was met (rare, and C-fast).
+    text says, so it is re-read from the text when such a value was met. ``clean=False`` skips that
+    copy for a reply written from the text itself (:class:`~truenas_mcp.server.results.ToolResult`).
     """
     converted = False
 
@@ -52,8 +73,11 @@ def encode(structured: dict[str, Any]) -> tuple[dict[str, Any], str]:
         converted = True
         return json_default(value)
 
-    text = json.dumps(structured, default=default, ensure_ascii=False, separators=(",", ":"))
-    return (json.loads(text) if converted else structured), text
+    data, fits = _dumps(structured, default)
+    if converted and clean:
+        # orjson reads integers beyond 64 bits as floats; such an answer was written by json.
+        structured = orjson.loads(data) if fits else json.loads(data)
+    return structured, data.decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +130,16 @@ def _note(returned: int, next_offset: int | None, why: str) -> str:
 
 
 def shape_result(
-    tool: ToolSpec, result: Any, plan: QueryPlan, max_bytes: int, extra: dict[str, Any] | None = None
+    tool: ToolSpec,
+    result: Any,
+    plan: QueryPlan,
+    max_bytes: int,
+    extra: dict[str, Any] | None = None,
+    *,
+    clean: bool = True,
 ) -> Shaped:
-    """``{"result": ...}`` (plus ``extra``, e.g. the job handle) within ``max_bytes`` of JSON."""
+    """``{"result": ...}`` (plus ``extra``, e.g. the job handle) within ``max_bytes`` of JSON; ``clean`` as
+    in :func:`encode`."""
     page: dict[str, Any] | None = None
     if isinstance(result, list) and plan.probe and plan.limit is not None and len(result) > plan.limit:
         result = result[: plan.limit]
@@ -124,11 +155,11 @@ def shape_result(
     structured: dict[str, Any] = {"result": result, **(extra or {})}
     if page is not None:
         structured["page"] = page
-    structured, text = encode(structured)
+    structured, text = encode(structured, clean=clean)
     if len(text.encode()) <= max_bytes:
         return Shaped(structured, text)
     if isinstance(result, list) and is_paged(tool):
-        return _cut_rows(result, plan, max_bytes, extra)
+        return _cut_rows(result, plan, max_bytes, extra, clean)
     size = len(text.encode())
     message = (
         f"{tool.name}: the answer is {size} bytes of JSON, above this server's cap of {max_bytes} bytes. "
@@ -142,14 +173,16 @@ def shape_result(
     return Shaped(None, message, error=message)
 
 
-def _cut_rows(rows: list[Any], plan: QueryPlan, max_bytes: int, extra: dict[str, Any] | None) -> Shaped:
+def _cut_rows(
+    rows: list[Any], plan: QueryPlan, max_bytes: int, extra: dict[str, Any] | None, clean: bool
+) -> Shaped:
     # Rows are measured one by one (plus a fixed allowance for the envelope and the note) so the cut is a
     # single pass, not a search over re-encodings of the whole answer.
-    budget = max_bytes - 600 - (len(dumps(extra).encode()) if extra else 0)
+    budget = max_bytes - 600 - (len(dumps_bytes(extra)) if extra else 0)
     used = 2
     keep = 0
     for row in rows:
-        size = len(dumps(row).encode()) + 1
+        size = len(dumps_bytes(row)) + 1
         if used + size > budget:
             break
         used += size
@@ -162,5 +195,5 @@ def _cut_rows(rows: list[Any], plan: QueryPlan, max_bytes: int, extra: dict[str,
         "next_offset": next_offset,
         "note": _note(keep, next_offset, f"the answer was cut to fit {max_bytes} bytes"),
     }
-    structured, text = encode({"result": kept, **(extra or {}), "page": page})
+    structured, text = encode({"result": kept, **(extra or {}), "page": page}, clean=clean)
     return Shaped(structured, text)

@@ -193,7 +193,8 @@ async def run_cell(spec: CellSpec) -> CellResult:
                 issued += counted
                 t0 = time.perf_counter()
                 try:
-                    await call(i)
+                    # Every answer is checked: a cut or short answer is an error, never a timed call.
+                    ops.check(op, await call(i))
                 except Exception as exc:  # every failure is counted and the first one reported
                     if counted:
                         errors += 1

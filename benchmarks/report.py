@@ -272,9 +272,10 @@ def _method(results: dict[str, Any]) -> list[str]:
         "FULL_ADMIN token), the per-caller rate limit and session cap lifted (one token is one caller here), "
         "and the answer cap raised so the 1,000-row query returns 1,000 rows. The peer and the floor have no "
         "authentication.",
-        "* Every answer is checked before a cell is timed (`benchmarks/ops.py`: the `system.info` object, "
-        "exactly 1,000 rows). Job rows wait for the job to finish, except the peer's `start_app`, which "
-        "returns once TrueNAS has accepted the job: job rows are not compared with the peer.",
+        "* Every answer is checked (`benchmarks/ops.py`: the `system.info` object, exactly 1,000 rows); a "
+        "wrong first answer fails the cell, a wrong later one counts as an error. Job rows wait for the "
+        "job to finish, except the peer's `start_app`, which returns once TrueNAS has accepted the job: "
+        "job rows are not compared with the peer.",
         "* Idle sessions: N 2025-11-25 sessions are opened and left idle while one client makes small "
         "reads. Memory burst: every client makes one 1,000-row call at once; the server's resident set is "
         "sampled every 0.1 s meanwhile.",

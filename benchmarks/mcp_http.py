@@ -2,9 +2,16 @@
 
 The load generator shares two cores with the servers it measures, so every microsecond it spends is taken
 from them. This client is plain asyncio streams and one keep-alive HTTP/1.1 connection per MCP session:
-no HTTP library, no background tasks, no GET event stream. It speaks the 2025-06-18 handshake
-(``initialize``, ``notifications/initialized``, then ``Mcp-Session-Id`` on every request), which every
-server measured here accepts, and reads answers sent as JSON or as a server-sent event stream.
+no HTTP library, no background tasks, no GET event stream. It speaks either protocol era:
+
+* ``SESSION_ERA`` (2025-11-25): ``initialize``, ``notifications/initialized``, then ``Mcp-Session-Id`` and
+  the negotiated ``MCP-Protocol-Version`` on every request (a server that knows only an older revision
+  answers ``initialize`` with that one, and the client then speaks it);
+* ``EXCHANGE_ERA`` (2026-07-28): no ``initialize`` and no session; every request carries the version
+  header, ``Mcp-Method`` (and ``Mcp-Name`` for ``tools/call``) and the ``_meta`` envelope the SDK's
+  ``classify_inbound_request`` requires (protocol version, client capabilities, client info).
+
+Answers are read as JSON or as a server-sent event stream, whichever the server chose for that request.
 
 It is the same client for our server and for the peer, so neither is favoured by the client's costs.
 """
@@ -18,7 +25,17 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-PROTOCOL_VERSION = "2025-06-18"
+SESSION_ERA = "2025-11-25"
+EXCHANGE_ERA = "2026-07-28"
+ERAS = (SESSION_ERA, EXCHANGE_ERA)
+_CLIENT_INFO = {"name": "truenas-mcp-bench", "version": "1"}
+# The envelope keys of mcp_types (PROTOCOL_VERSION_META_KEY, ...): spelled out so load workers need not
+# import the SDK, whose import alone costs more than the calls of a short cell.
+_META = {
+    "io.modelcontextprotocol/protocolVersion": EXCHANGE_ERA,
+    "io.modelcontextprotocol/clientCapabilities": {},
+    "io.modelcontextprotocol/clientInfo": _CLIENT_INFO,
+}
 _MAX_HEADER_LINES = 100
 
 
@@ -35,13 +52,15 @@ class _Response:
 
 @dataclass
 class MCPSession:
-    """One MCP session on one connection. Requests on a session are sent one at a time (like a client
-    with one conversation); open several sessions for concurrency."""
+    """One MCP client on one connection (a session in ``SESSION_ERA``). Requests are sent one at a time
+    (like a client with one conversation); open several for concurrency."""
 
     url: str
     headers: dict[str, str] = field(default_factory=dict)
     timeout: float = 60.0
+    era: str = SESSION_ERA
     session_id: str | None = None
+    protocol_version: str | None = None  # sent on every request after initialize (or always, 2026)
     server_info: dict[str, Any] = field(default_factory=dict)
     _host: str = ""
     _port: int = 0
@@ -64,18 +83,20 @@ class MCPSession:
         self._host = parts.hostname
         self._port = parts.port or 80
         self._path = parts.path or "/"
+        if self.era not in ERAS:
+            raise ValueError(f"era: expected one of {', '.join(ERAS)}, got {self.era!r}")
         self._reader, self._writer = await asyncio.wait_for(
             asyncio.open_connection(self._host, self._port), self.timeout
         )
+        if self.era == EXCHANGE_ERA:
+            self.protocol_version = EXCHANGE_ERA
+            return
         init = await self.request(
             "initialize",
-            {
-                "protocolVersion": PROTOCOL_VERSION,
-                "capabilities": {},
-                "clientInfo": {"name": "truenas-mcp-bench", "version": "1"},
-            },
+            {"protocolVersion": self.era, "capabilities": {}, "clientInfo": _CLIENT_INFO},
         )
         self.server_info = init
+        self.protocol_version = str(init.get("protocolVersion") or self.era)
         await self._post({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
     async def close(self) -> None:
@@ -94,9 +115,15 @@ class MCPSession:
         """The ``result`` of one JSON-RPC request; JSON-RPC errors raise ``MCPHTTPError``."""
         self._next_id += 1
         message: dict[str, Any] = {"jsonrpc": "2.0", "id": self._next_id, "method": method}
+        extra: list[str] = []
+        if self.era == EXCHANGE_ERA:
+            params = {**(params or {}), "_meta": _META}
+            extra.append(f"Mcp-Method: {method}")
+            if method == "tools/call":
+                extra.append(f"Mcp-Name: {params['name']}")
         if params is not None:
             message["params"] = params
-        response = await self._post(message)
+        response = await self._post(message, extra)
         answer = _answer(response, self._next_id)
         if "error" in answer:
             raise MCPHTTPError(f"{method}: JSON-RPC error {answer['error']}")
@@ -126,8 +153,9 @@ class MCPSession:
                 return tools
         raise MCPHTTPError("tools/list: more than 1000 pages")
 
-    async def _post(self, message: dict[str, Any]) -> _Response:
-        response = await asyncio.wait_for(self._send("POST", json.dumps(message).encode()), self.timeout)
+    async def _post(self, message: dict[str, Any], extra: list[str] | None = None) -> _Response:
+        body = json.dumps(message).encode()
+        response = await asyncio.wait_for(self._send("POST", body, extra), self.timeout)
         if response.status >= 400:
             raise MCPHTTPError(f"HTTP {response.status}: {response.body[:300]!r}")
         session = response.headers.get("mcp-session-id")
@@ -135,7 +163,7 @@ class MCPSession:
             self.session_id = session
         return response
 
-    async def _send(self, verb: str, body: bytes) -> _Response:
+    async def _send(self, verb: str, body: bytes, extra: list[str] | None = None) -> _Response:
         if self._reader is None or self._writer is None:
             raise MCPHTTPError("session is not open")
         head = [
@@ -146,7 +174,10 @@ class MCPSession:
             f"Content-Length: {len(body)}",
         ]
         if self.session_id is not None:
-            head += [f"Mcp-Session-Id: {self.session_id}", f"MCP-Protocol-Version: {PROTOCOL_VERSION}"]
+            head.append(f"Mcp-Session-Id: {self.session_id}")
+        if self.protocol_version is not None:
+            head.append(f"MCP-Protocol-Version: {self.protocol_version}")
+        head += extra or []
         head += [f"{key}: {value}" for key, value in self.headers.items()]
         self._writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
         await self._writer.drain()

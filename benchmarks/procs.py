@@ -137,3 +137,14 @@ def running(services: list[Service]) -> Iterator[list[Service]]:
         for service in reversed(services):
             with contextlib.suppress(Exception):
                 service.stop()
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time ``pid`` has used so far, from ``/proc/PID/stat`` (Linux; 1/CLK_TCK steps)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        # The command name (field 2) may hold spaces and parentheses: the fields after it follow the last ')'.
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS

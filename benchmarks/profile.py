@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--op", default="info", choices=["info", "query", "job"])
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--era", default="ours-2026", choices=["ours-2025", "ours-2026"], help="the clients' protocol era"
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--out", type=Path, default=Path("."))
     args = parser.parse_args(argv)
@@ -94,8 +97,17 @@ def main(argv: list[str] | None = None) -> None:
             stderr=subprocess.PIPE,
         )
         timing = Timing(seconds=args.seconds, min_samples=1, max_seconds=args.seconds, warmup_seconds=0.0)
-        spec = CellSpec("ours", args.op, args.clients, url, sim.username, timing.seconds, timing.min_samples,
-                        timing.max_seconds, timing.warmup_seconds)  # fmt: skip
+        spec = CellSpec(
+            contender=args.era,
+            op=args.op,
+            clients=args.clients,
+            url=url,
+            username=sim.username,
+            seconds=timing.seconds,
+            min_samples=timing.min_samples,
+            max_seconds=timing.max_seconds,
+            warmup_seconds=timing.warmup_seconds,
+        )
         env = {API_KEY_ENV: sim.api_key, HEADERS_ENV: json.dumps(auth.headers)}
         result, _ = run_worker(spec, env, workdir, None, args.seconds + 120)
         _, err = recorder.communicate(timeout=args.seconds + 60)

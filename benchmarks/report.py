@@ -1,46 +1,25 @@
-"""docs/benchmarks.md from the results: targets first, then every measured table, then how and where."""
+"""docs/benchmarks.md from benchmarks.json: targets first, then every measured table, then how and where.
+
+Every sentence stating a result or a verdict is computed here from the results (``benchmarks.summary``);
+the prose that does not depend on them describes the method.
+"""
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Iterable
 from typing import Any
 
-from benchmarks import ops, stats
+from benchmarks import ops, stats, summary, window
+from benchmarks.summary import Cell, Key, Spread, Target
 
 CONTENDER_NAMES = {
     "bare": "bare WebSocket JSON-RPC",
     "direct": "TrueNASClient (direct)",
-    "ours": "truenas-mcp over MCP",
+    "floor": "floor (uvicorn + starlette)",
+    "ours-2025": "truenas-mcp, 2025-11-25 sessions",
+    "ours-2026": "truenas-mcp, 2026-07-28 single exchange",
     "peer": "peer over MCP",
 }
-TARGETS = {
-    "added_p50_ms": 2.0,
-    "calls_per_s_32": 500.0,
-    "default_tokens": 8_000,
-    "startup_s": 1.5,
-    "memory_mb": 200.0,
-}
-
-
-def _cell(cells: list[dict[str, Any]], contender: str, op: str, clients: int) -> dict[str, Any] | None:
-    for cell in cells:
-        if cell["contender"] == contender and cell["op"] == op and cell["clients"] == clients:
-            return cell
-    return None
-
-
-def _p(cell: dict[str, Any] | None, q: str) -> float | None:
-    if cell is None or "failed" in cell:
-        return None
-    value = (cell.get("latency_ms") or {}).get(q)
-    return float(value) if value is not None else None
-
-
-def _rate(cell: dict[str, Any] | None) -> float | None:
-    if cell is None or "failed" in cell or not cell.get("calls"):
-        return None
-    return float(cell["calls_per_s"])
+OTHER_TARGETS = {"default_tokens": 8_000, "generation_s": 30.0, "check_s": 30.0, "import_s": 1.0}
 
 
 def _ms(value: float | None) -> str:
@@ -57,161 +36,253 @@ def _ok(passed: bool | None) -> str:
     return "–" if passed is None else "met" if passed else "**missed**"
 
 
-def _median(values: Iterable[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return statistics.median(present) if present else None
+def _range(value: Spread | None, fmt: Any = _ms) -> str:
+    """min–median–max, or the one value of a single run."""
+    if value is None:
+        return "–"
+    if value.runs == 1:
+        return fmt(value.median)
+    return f"{fmt(value.low)}–**{fmt(value.median)}**–{fmt(value.high)}"
 
 
-def peak_by_op(cells: list[dict[str, Any]], contender: str) -> dict[str, float]:
-    """Peak server RSS (MiB) seen while each operation's cells ran (RSS sampled every 0.1 s)."""
-    peaks: dict[str, float] = {}
-    for cell in cells:
-        peak = cell.get("server_rss_peak_mb")
-        if cell["contender"] == contender and peak is not None:
-            peaks[cell["op"]] = max(peaks.get(cell["op"], 0.0), float(peak))
-    return peaks
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f}%"
 
 
-def headline(results: dict[str, Any]) -> dict[str, Any]:
-    """The numbers the targets and the README quote."""
-    cells = results.get("cells", [])
-    levels = sorted({c["clients"] for c in cells})
-    head: dict[str, Any] = {}
-    ours1, direct1 = _p(_cell(cells, "ours", "info", 1), "p50"), _p(_cell(cells, "direct", "info", 1), "p50")
-    head["added_p50_ms"] = None if ours1 is None or direct1 is None else ours1 - direct1
-    head["calls_per_s_32"] = _rate(_cell(cells, "ours", "info", 32))
-    tokens = results.get("tokens", {})
-    head["default_tokens"] = tokens.get("profiles", {}).get("default", {}).get("tokens")
-    startup = results.get("startup", {}).get("ours", [])
-    head["startup_s"] = _median(s["first_tools_list_s"] for s in startup)
-    head["ready_s"] = _median(s["ready_s"] for s in startup)
-    memory = results.get("memory", {}).get("ours", {})
-    head["idle_mb"] = memory.get("idle_mb")
-    head["load_peak_mb"] = memory.get("load_peak_mb")
-    head["peak_by_op_mb"] = peak_by_op(cells, "ours")
-    # Against the peer, row by row: p50 latency and throughput (ratios > 1 favour us).
-    versus = []
-    for op in ops.OPERATIONS:
-        for clients in levels:
-            ours, peer = _cell(cells, "ours", op, clients), _cell(cells, "peer", op, clients)
-            if ours is None or peer is None:
-                continue
-            versus.append(
-                {
-                    "op": op,
-                    "clients": clients,
-                    "p50_speedup": stats.ratio(_p(peer, "p50"), _p(ours, "p50")),
-                    "throughput_ratio": stats.ratio(_rate(ours), _rate(peer)),
-                    "peer_errors": peer.get("errors", 0),
-                }
-            )
-    head["versus_peer"] = versus
-    return head
+def _runs(count: int) -> str:
+    return "" if not count else f" ({count} run{'s' if count > 1 else ''})"
 
 
-def _targets(results: dict[str, Any], head: dict[str, Any]) -> list[str]:
-    def below(value: float | None, limit: float) -> bool | None:
-        return None if value is None else value < limit
+def _row_name(key: Key) -> str:
+    op, clients, idle, memory = key
+    text = f"{op} ×{clients}"
+    if idle:
+        text += f", {idle} idle session{'s' if idle > 1 else ''}"
+    if memory:
+        text += ", memory burst"
+    return text
 
-    by_op = head["peak_by_op_mb"]
-    light = max((v for k, v in by_op.items() if k != "query"), default=None)
-    heavy = by_op.get("query")
-    rows = [
-        ("added latency over the direct client, p50, `system.info`, 1 client", "< 2 ms",
-         _ms(head["added_p50_ms"]) + " ms", below(head["added_p50_ms"], TARGETS["added_p50_ms"])),
-        ("throughput at 32 MCP clients, `system.info`", "≥ 500 calls/s",
-         "–" if head["calls_per_s_32"] is None else f"{head['calls_per_s_32']:.0f} calls/s",
-         None if head["calls_per_s_32"] is None else head["calls_per_s_32"] >= TARGETS["calls_per_s_32"]),
-        ("`tools/list` of the default profile", "< 8k tokens",
-         "–" if head["default_tokens"] is None else f"{head['default_tokens']:,} tokens",
-         below(head["default_tokens"], TARGETS["default_tokens"])),
-        ("start-up to first `tools/list` (median)", "< 1.5 s",
-         "–" if head["startup_s"] is None else f"{head['startup_s']:.2f} s",
-         below(head["startup_s"], TARGETS["startup_s"])),
-        ("resident memory, idle", "< 200 MB",
-         "–" if head["idle_mb"] is None else f"{head['idle_mb']:.0f} MB",
-         below(head["idle_mb"], TARGETS["memory_mb"])),
-        ("resident memory, peak under small reads and jobs (up to 128 clients)", "< 200 MB",
-         "–" if light is None else f"{light:.0f} MB", below(light, TARGETS["memory_mb"])),
-        ("resident memory, peak under 1,000-row answers (up to 128 at once, cap raised to 16 MB)",
-         "< 200 MB", "–" if heavy is None else f"{heavy:.0f} MB", below(heavy, TARGETS["memory_mb"])),
-    ]  # fmt: skip
+
+def _other_targets(results: dict[str, Any]) -> list[Target]:
+    rows: list[Target] = []
+    tokens = results.get("tokens", {}).get("profiles", {}).get("default", {}).get("tokens")
+    limit = OTHER_TARGETS["default_tokens"]
+    rows.append(
+        Target("`tools/list` of the default profile", f"< {limit // 1000}k tokens",
+               "–" if tokens is None else f"{tokens:,} tokens", None if tokens is None else tokens < limit)
+    )  # fmt: skip
     gen = results.get("generator")
     if gen:
         g, i = gen["generation"], gen["import"]
-        rows += [
-            (f"generation of {i['tools']} methods (median of {g['runs']})", "< 30 s",
-             f"{g['median_s']:.1f} s", g["median_s"] < 30),
-        ]  # fmt: skip
-        if "check" in gen:  # results recorded before the check row existed lack it
-            c = gen["check"]
-            rows.append((f"`truenas-mcp-gen check` (CPU {c['median_cpu_s']:.0f} s)", "< 30 s",
-                         f"{c['median_s']:.1f} s", c["median_s"] < 30))  # fmt: skip
-        rows += [
-            ("import generated package + build every tool definition", "< 1 s",
-             f"{i['median_s'] * 1000:.0f} ms", i["median_s"] < 1),
-        ]  # fmt: skip
-    # The peer's job tool returns before the job ends, so job rows are not a like-for-like comparison.
-    versus = [v for v in head["versus_peer"] if not ops.OPERATIONS[v["op"]].job]
-    if versus:
-        wins = sum(1 for v in versus if (v["p50_speedup"] or 0) > 1 and (v["throughput_ratio"] or 0) > 1)
+        what = f"generation of {i['tools']} methods (median of {g['runs']})"
         rows.append(
-            ("faster than the peer (p50 and calls/s) on every comparable row (reads, queries)",
-             f"{len(versus)} of {len(versus)}", f"{wins} of {len(versus)}", wins == len(versus))
-        )  # fmt: skip
+            Target(what, "< 30 s", f"{g['median_s']:.1f} s", g["median_s"] < OTHER_TARGETS["generation_s"])
+        )
+        if "check" in gen:
+            c = gen["check"]
+            what = f"`truenas-mcp-gen check` (CPU {c['median_cpu_s']:.0f} s)"
+            rows.append(
+                Target(what, "< 30 s", f"{c['median_s']:.1f} s", c["median_s"] < OTHER_TARGETS["check_s"])
+            )
+        what = "import generated package + build every tool definition"
+        got = f"{i['median_s'] * 1000:.0f} ms"
+        rows.append(Target(what, "< 1 s", got, i["median_s"] < OTHER_TARGETS["import_s"]))
+    return rows
+
+
+def _table(rows: list[Target]) -> list[str]:
     lines = ["| target | goal | measured | |", "|---|---|---|---|"]
-    lines += [f"| {what} | {goal} | {got} | {_ok(ok)} |" for what, goal, got, ok in rows]
-    return lines
+    lines += [f"| {t.what} | {t.goal} | {t.measured} | {_ok(t.met)} |" for t in rows]
+    return [*lines, ""]
 
 
-def _latency(results: dict[str, Any]) -> list[str]:
-    cells = results.get("cells", [])
-    levels = sorted({c["clients"] for c in cells})
+def _verdict(targets: list[Target], cells: dict[tuple[str, Key], Cell]) -> list[str]:
+    """The summary sentences: counts and named rows, all from the numbers."""
+    judged = [t for t in targets if t.met is not None]
+    missed = [t.what for t in judged if not t.met]
+    lines = [f"In this run {len(judged) - len(missed)} of {len(judged)} measured targets are met."]
+    if missed:
+        lines[0] += " Missed: " + "; ".join(missed) + "."
+    for ours, era in summary.ERAS.items():
+        one = summary.versus(cells, ours, "floor", ("info", 1, 0, False))
+        if one is not None and one.p50 is not None:
+            lines.append(
+                f"In the {era} era a small read takes {1 / one.p50:.2f}× the floor's p50 at 1 client"
+                + (f" and costs {1 / one.cpu:.2f}× its server CPU per call." if one.cpu else ".")
+            )
+    bound = summary.simulator_bound_rows(cells)
+    if bound:
+        names = sorted({f"{_row_name(c.key)} ({c.contender})" for c in bound})
+        share = f"{window.SIMULATOR_BOUND_SHARE:.0%}"
+        lines.append(
+            f"The simulator used at least {share} of a core in these cells, so they are simulator-bound and "
+            "compared on server CPU per call rather than calls/s: " + ", ".join(names) + "."
+        )
+    else:
+        lines.append(f"No cell was simulator-bound (below {window.SIMULATOR_BOUND_SHARE:.0%} of a core).")
+    unsteady = summary.unsteady(cells)
+    if unsteady:
+        names = sorted(
+            {f"{_row_name(c.key)} ({c.contender}, {c.unsteady} of {c.runs} runs)" for c in unsteady}
+        )
+        lines.append("These cells did not reach steady state within their bound: " + ", ".join(names) + ".")
+    else:
+        lines.append("Every cell reached steady state within its bound.")
+    failed = sorted(f"{_row_name(c.key)} ({c.contender})" for c in cells.values() if c.failed or c.errors)
+    if failed:
+        lines.append("Cells with failed runs or call errors: " + ", ".join(failed) + ".")
+    return [" ".join(lines), ""]
+
+
+def _versus(cells: dict[tuple[str, Key], Cell]) -> list[str]:
+    lines = [
+        "Ratios of medians of this run; above 1× favours truenas-mcp. *Capacity* is calls/s, or server CPU "
+        "per call (inverted) where the simulator was the bottleneck of the row.",
+        "",
+        "| row | era | vs | their p50 ÷ ours | capacity ours ÷ theirs | their CPU/call ÷ ours | |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
+    found = False
+    for key in summary.comparable_rows(cells):
+        for ours, era in summary.ERAS.items():
+            for other in ("floor", "peer"):
+                v = summary.versus(cells, ours, other, key)
+                if v is None:
+                    continue
+                found = True
+                note = "simulator-bound: CPU per call" if v.sim_bound else "calls/s"
+                verdict = "at least" if v.at_least else "behind" if v.at_least is False else "–"
+                lines.append(
+                    f"| {_row_name(key)} | {era} | {other} | {_x(v.p50)} | {_x(v.capacity)} ({note}) | "
+                    f"{_x(v.cpu)} | {verdict} |"
+                )
+    return [*lines, ""] if found else []
+
+
+def _latency(cells: dict[tuple[str, Key], Cell]) -> list[str]:
     lines: list[str] = []
-    for key, op in ops.OPERATIONS.items():
+    keys = sorted({key for (_, key) in cells if not key[3]})
+    for op_key, op in ops.OPERATIONS.items():
+        rows = [k for k in keys if k[0] == op_key]
+        if not rows:
+            continue
         lines += [
             f"### {op.title}",
             "",
-            "| clients | contender | p50 ms | p95 ms | p99 ms | calls/s | calls | errors | p50 vs direct |",
-            "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| row | contender | p50 ms | p99 ms | calls/s | server CPU ms/call | simulator CPU | "
+            "p50 ÷ floor | p50 ÷ peer | runs |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
-        for clients in levels:
-            direct = _p(_cell(cells, "direct", key, clients), "p50")
+        for key in rows:
+            floor, peer = cells.get(("floor", key)), cells.get(("peer", key))
             for contender, name in CONTENDER_NAMES.items():
-                cell = _cell(cells, contender, key, clients)
+                cell = cells.get((contender, key))
                 if cell is None:
                     continue
-                if "failed" in cell:
-                    reason = cell["failed"].strip().splitlines()[-1][:120]
-                    lines.append(f"| {clients} | {name} | failed: {reason} | | | | | | |")
-                    continue
-                rate = _rate(cell)
+                marks = []
+                if cell.unsteady:
+                    marks.append(f"{cell.unsteady} not steady")
+                if cell.sim_bound:
+                    marks.append("simulator-bound")
+                if cell.errors:
+                    marks.append(f"{cell.errors} errors")
+                if cell.failed:
+                    marks.append("failed: " + cell.failed[0])
+                note = f" ({'; '.join(marks)})" if marks else ""
+                p50 = summary.median(cell.p50)
+                ratio = stats.ratio(p50, summary.median(floor.p50 if floor else None))
+                to_peer = stats.ratio(p50, summary.median(peer.p50 if peer else None))
                 lines.append(
-                    f"| {clients} | {name} | {_ms(_p(cell, 'p50'))} | {_ms(_p(cell, 'p95'))} | "
-                    f"{_ms(_p(cell, 'p99'))} | {'–' if rate is None else f'{rate:,.0f}'} | {cell['calls']} | "
-                    f"{cell.get('errors', 0)} | {_x(stats.ratio(_p(cell, 'p50'), direct))} |"
+                    f"| {_row_name(key)} | {name}{note} | {_range(cell.p50)} | {_range(cell.p99)} | "
+                    f"{_range(cell.rate, lambda v: f'{v:,.0f}')} | {_range(cell.cpu)} | "
+                    f"{_pct(summary.median(cell.sim))} | {_x(ratio)} | {_x(to_peer)} | {cell.runs} |"
                 )
         lines.append("")
     return lines
 
 
-def _versus(head: dict[str, Any]) -> list[str]:
-    if not head["versus_peer"]:
-        return []
+def _memory(results: dict[str, Any], cells: dict[tuple[str, Key], Cell]) -> list[str]:
     lines = [
-        "Ratios above 1× favour truenas-mcp. Job rows: the peer returns when TrueNAS has accepted the job,"
-        " we return when it has finished, so they compare different work.",
-        "",
-        "| operation | clients | peer p50 ÷ ours p50 | ours calls/s ÷ peer calls/s | peer errors |",
-        "|---|---:|---:|---:|---:|",
+        "| server | start to first `tools/list` (min–median–max) | to ready | idle RSS "
+        "| peak RSS, memory burst | peak RSS under load |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    for v in head["versus_peer"]:
-        op = v["op"] + (" (not like for like)" if ops.OPERATIONS[v["op"]].job else "")
+    names = {"ours": ("ours-2025", "ours-2026"), "floor": ("floor",), "peer": ("peer",)}
+    for who, contenders in names.items():
+        mem = results.get("memory", {}).get(who)
+        if mem is None:
+            continue
+        runs = results.get("startup", {}).get(who, [])
+        first = summary.spread(r.get("first_tools_list_s") for r in runs)
+        ready = summary.spread(r.get("ready_s") for r in runs)
+        bursts = [c for (name, k), c in cells.items() if name in contenders and k[3] and c.rss_peak_mb]
+        burst = " / ".join(f"{c.rss_peak_mb:.0f} MB ({c.key[1]} answers, {c.contender})" for c in bursts)
+        idle, peak = mem.get("idle_mb"), mem.get("load_peak_mb")
+        label = {"ours": "truenas-mcp", "floor": CONTENDER_NAMES["floor"], "peer": CONTENDER_NAMES["peer"]}[
+            who
+        ]
         lines.append(
-            f"| {op} | {v['clients']} | {_x(v['p50_speedup'])} | {_x(v['throughput_ratio'])} | "
-            f"{v['peer_errors']} |"
+            f"| {label} | {_range(first, lambda v: f'{v:.2f} s')}{_runs(len(runs))} | "
+            f"{_range(ready, lambda v: f'{v:.2f} s')} | {'–' if idle is None else f'{idle:.0f} MB'} | "
+            f"{burst or '–'} | {'–' if peak is None else f'{peak:.0f} MB'} |"
         )
     return [*lines, ""]
+
+
+def _method(results: dict[str, Any]) -> list[str]:
+    method = results.get("method", {})
+    timing = method.get("timing", {})
+    rounds = method.get("rounds", "?")
+    rule = window.SteadyRule(seconds=timing.get("seconds", 0), min_samples=timing.get("min_samples", 0))
+    bound = f"{window.SIMULATOR_BOUND_SHARE:.0%}"
+    return [
+        "## How it was measured",
+        "",
+        "* One command, `nox -s bench`: the simulator (`truenas-mcp sim`), our server (`truenas-mcp serve`), "
+        "the floor (`benchmarks/floor.py`), the peer and every load worker are separate processes on one "
+        f"machine ({results.get('machine', {}).get('cpus', '?')} CPUs, shared), all traffic on 127.0.0.1. "
+        "Ratios between contenders of one run are the meaningful part.",
+        f"* {rounds} rounds: each round runs every row for every contender in turn, then the next round "
+        "starts, so drift in the machine's load hits all alike; tables give min–**median**–max over the "
+        "rounds, ratios are of medians.",
+        "* Each cell is a fresh load-worker process. Warm-up, not measured: at least "
+        f"{timing.get('warmup_seconds', '?')} s and one completed call per client. The window then runs "
+        f"until it is steady — at least {rule.seconds} s, {rule.min_samples} calls, {rule.calls_per_client} "
+        f"calls per client and {rule.medians:g} median call times — or its bound "
+        f"({timing.get('max_seconds', '?')} s; longer for 1,000-row rows) runs out, which the tables mark "
+        "as *not steady*.",
+        "* Server CPU per call: utime + stime of the server process (`/proc/PID/stat`) over the window, "
+        "divided by the calls completed in it; the simulator's CPU over the same window gives its share of "
+        f"a core. At {bound} or more the simulator is the bottleneck (*simulator-bound*) and the row "
+        "compares CPU per call instead of calls/s.",
+        "* Contenders: **bare** (one WebSocket, hand-written JSON-RPC) and **direct** (one shared "
+        "`TrueNASClient`) make the TrueNAS call without MCP; **floor** is raw uvicorn + starlette answering "
+        "`tools/call` through one shared `TrueNASClient` with a plain JSON body (no auth, validation or "
+        "session); **ours** is our server in both protocol eras (2025-11-25 sessions, 2026-07-28 single "
+        "exchange); **peer** is `truenas-ws-mcp`"
+        + (
+            f" (it answered `initialize` with {results['peer_protocol']})"
+            if results.get("peer_protocol")
+            else ""
+        )
+        + ". Every HTTP contender is loaded by the same lean client "
+        "(`benchmarks/mcp_http.py`, one keep-alive connection per client); the floor with the 2026-07-28 "
+        "form, like ours.",
+        "* Our server runs with its defaults except: JWT bearer authentication as documented (HS256, one "
+        "FULL_ADMIN token), the per-caller rate limit and session cap lifted (one token is one caller here), "
+        "and the answer cap raised so the 1,000-row query returns 1,000 rows. The peer and the floor have no "
+        "authentication.",
+        "* Every answer is checked (`benchmarks/ops.py`: the `system.info` object, exactly 1,000 rows); a "
+        "wrong first answer fails the cell, a wrong later one counts as an error. Job rows wait for the "
+        "job to finish, except the peer's `start_app`, which returns once TrueNAS has accepted the job: "
+        "job rows are not compared with the peer.",
+        "* Idle sessions: N 2025-11-25 sessions are opened and left idle while one client makes small "
+        "reads. Memory burst: every client makes one 1,000-row call at once; the server's resident set is "
+        "sampled every 0.1 s meanwhile.",
+        "* Tokens: `anthropic-tokenizer` (offline Claude BPE) over compact JSON; for answers, the text "
+        "blocks of the tool result (what clients put in context).",
+        "",
+    ]
 
 
 def _tokens(results: dict[str, Any]) -> list[str]:
@@ -248,59 +319,6 @@ def _tokens(results: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _startup_memory(results: dict[str, Any]) -> list[str]:
-    lines = [
-        "| server | start-up to first `tools/list` (median) | to ready | idle RSS | peak RSS under load |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for who in ("ours", "peer"):
-        runs = results.get("startup", {}).get(who)
-        if not runs:
-            continue
-        mem = results.get("memory", {}).get(who, {})
-        first = _median(r["first_tools_list_s"] for r in runs)
-        ready = _median(r.get("ready_s") for r in runs)
-        idle, peak = mem.get("idle_mb"), mem.get("load_peak_mb")
-        lines.append(
-            f"| {CONTENDER_NAMES[who]} | {first:.2f} s ({len(runs)} runs) | "
-            f"{'–' if ready is None else f'{ready:.2f} s'} | {'–' if idle is None else f'{idle:.0f} MB'} | "
-            f"{'–' if peak is None else f'{peak:.0f} MB'} |"
-        )
-    return [*lines, ""]
-
-
-NOTES = """\
-## How it was measured
-
-* One command, `nox -s bench`: the simulator (`truenas-mcp sim`), our server (`truenas-mcp serve`), the peer
-  and every load worker are separate processes on one machine, all traffic on 127.0.0.1. **The machine has
-  2 cores shared by all of them** (and by other work): absolute numbers are those of a crowded laptop, the
-  ratios between contenders measured back to back are the meaningful part.
-* Each cell is a fresh load-worker process: 0.3 s warm-up, then at least 2 s and 200 calls (at most 6 s).
-  Latency percentiles are over every call of the cell; calls/s is calls completed in the window.
-* Contenders: **bare** is one WebSocket connection with hand-written JSON-RPC and nothing else (the floor);
-  **direct** is one `TrueNASClient` shared by all callers, which is how the server uses it; **ours** and
-  **peer** are N MCP sessions (one keep-alive HTTP connection each) of the same lean streamable-HTTP client
-  (`benchmarks/mcp_http.py`). Direct and bare keep at most 10 calls in flight, as the middleware allows.
-* Our server runs with its defaults except: JWT bearer authentication as documented (HS256 secret, one
-  FULL_ADMIN token), the per-caller rate limit off (one token is one caller here), and the answer cap raised
-  so the 1,000-row query returns 1,000 rows. The peer has no authentication at all.
-* The 1,000-row query returns all 1,000 snapshots of the seeded simulator (created through the API).
-* The job row waits for the job to finish (direct, bare, ours). **The peer's `start_app` does not wait**: it
-  returns once TrueNAS answers with the job id, so its job row measures less work than the others.
-  **The job rows are dominated by a simulator artefact**: its sockets lack `TCP_NODELAY`, so a job's answer,
-  sent right after the job's `added` event, waits ~40 ms for a delayed ACK (`docs/profiling.md` has the
-  one-line fix, measured at 44 ms → 0.4 ms). Until it is applied, compare job rows with care.
-* Memory is the server's resident set sampled every 0.1 s while each cell runs. The 1,000-row query runs
-  last, so the peaks of the lighter rows are not the heap its answers leave behind; its own peak comes
-  from up to 128 answers of ~1 MB in flight at once, each held as decoded rows, a text copy, a structured
-  copy and the SDK's serialisation (with the default 64 KB answer cap and 50-row default limit, answers
-  this large are not produced).
-* Tokens: `anthropic-tokenizer` (offline Claude BPE) over compact JSON; for answers, the text blocks of the
-  tool result (what clients put in context).
-"""
-
-
 def _discovery(scores: dict[str, Any]) -> list[str]:
     lines = [
         "Plain-language requests written from the TrueNAS UI and documentation "
@@ -323,27 +341,32 @@ def _discovery(scores: dict[str, Any]) -> list[str]:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    head = headline(results)
+    cells = summary.aggregate(results.get("cells", []))
+    targets = summary.targets(results, cells)
     lines = [
         "# Benchmarks",
         "",
         f"Measured with `nox -s bench` ({results.get('started', '?')}, "
-        f"{results.get('bench_seconds', '?')} s) "
-        "on the machine below. Medians and percentiles of many calls, contenders side by side in one run.",
+        f"{results.get('bench_seconds', '?')} s) on the machine below; every figure and verdict here is "
+        "computed from `docs/benchmarks.json`.",
         "",
     ]
     if results.get("quick"):
         lines += ["**Quick run (`--quick`): a smoke test of the harness, not numbers to quote.**", ""]
-    lines += ["## Targets", "", *_targets(results, head), ""]
-    if head["versus_peer"]:
-        lines += ["## Against the peer", "", *_versus(head)]
-    lines += ["## Latency and throughput", "", *_latency(results)]
+    lines += ["## Targets", "", *_verdict(targets, cells), *_table(targets)]
+    other = _other_targets(results)
+    if other:
+        lines += ["### Other targets", "", *_table(other)]
+    comparison = _versus(cells)
+    if comparison:
+        lines += ["## Against the floor and the peer", "", *comparison]
+    lines += ["## Latency, throughput and CPU", "", *_latency(cells)]
     if results.get("tokens"):
         lines += ["## Context cost", "", *_tokens(results)]
     if results.get("discovery"):
         lines += ["## Discovery", "", *_discovery(results["discovery"])]
-    lines += ["## Start-up and memory", "", *_startup_memory(results)]
-    lines += [NOTES, "## Machine", ""]
-    lines += [f"- {key}: {value}" for key, value in results["machine"].items()]
+    lines += ["## Start-up and memory", "", *_memory(results, cells)]
+    lines += [*_method(results), "## Machine", ""]
+    lines += [f"- {key}: {value}" for key, value in results.get("machine", {}).items()]
     lines += ["", "Raw numbers: `docs/benchmarks.json`. Profiling notes: `docs/profiling.md`.", ""]
     return "\n".join(lines)

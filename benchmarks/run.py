@@ -2,9 +2,9 @@
 
     python -m benchmarks.run [--quick] [--out DIR] [--no-peer] [--no-generator] [--report-only]
 
-Processes: the simulator, our MCP server, the peer and each load worker run as separate processes on this
-machine (all traffic to 127.0.0.1). ``--quick`` shortens every cell and repeat (a smoke run of the
-harness, not numbers to publish).
+Processes: the simulator, our MCP server, the floor (``benchmarks.floor``), the peer and each load worker
+run as separate processes on this machine (all traffic to 127.0.0.1). ``--quick`` shortens every cell,
+runs one round and fewer rows (a smoke run of the harness, not numbers to publish).
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ import platform
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks import discovery, generator, latency, ops, peer, report, stack, tokens
+from benchmarks import discovery, generator, latency, peer, report, stack, tokens
 from benchmarks.procs import Service, free_port, running
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROUNDS = 3  # results per cell in a full run (interleaved rounds)
 
 
 def _version(name: str) -> str:
@@ -99,13 +101,14 @@ def measure_startup_peer(
     return samples
 
 
-async def _warm(url: str, headers: dict[str, str], tool: str, arguments: dict[str, Any]) -> None:
+async def _warm(url: str, headers: dict[str, str], tool: str, arguments: dict[str, Any]) -> str | None:
     """One call, alone: the peer connects to TrueNAS on its first call, and racing first calls would each
-    open (and log in on) a connection of their own."""
+    open (and log in on) a connection of their own. Returns the protocol version the server chose."""
     from benchmarks.mcp_http import MCPSession
 
     async with MCPSession(url, headers=headers) as session:
         await session.call_tool(tool, arguments)
+        return session.protocol_version
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -119,12 +122,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print("generator: generation and import times ...", flush=True)
         results["generator"] = {
             "generation": generator.measure_generation(1 if quick else 3),
-            "check": generator.measure_check(1),
             "import": generator.measure_import(2 if quick else 5),
         }
+        if not quick:  # the check regenerates once more: the smoke run has timed generation already
+            results["generator"]["check"] = generator.measure_check(1)
     print("discovery: plain-language requests against search_tools' index ...", flush=True)
     results["discovery"] = discovery.measure()
-    startup_runs = 1 if quick else 3
+    startup_runs = 1 if quick else ROUNDS
     budget = stack.LoginBudget()
     with tempfile.TemporaryDirectory(prefix="truenas-mcp-bench-") as tmp, running([]) as services:
         workdir = Path(tmp)
@@ -148,7 +152,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             services.append(peer_service)
             peer_url = f"http://127.0.0.1:{port}/mcp"
             asyncio.run(stack.wait_first_tools_list(peer_service, peer_url, {}))
-            asyncio.run(_warm(peer_url, {}, "system_info", {}))
+            results["peer_protocol"] = asyncio.run(_warm(peer_url, {}, "system_info", {}))
         elif not args.no_peer:
             results["peer_missing"] = "no Python 3.12+ interpreter to install truenas-ws-mcp into"
 
@@ -160,7 +164,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         asyncio.run(stack.wait_first_tools_list(ours, base + "/mcp", auth.headers))
         stack.wait_ready(ours, base)
         asyncio.run(_warm(base + "/mcp", auth.headers, "system_info", {}))
-        memory: dict[str, Any] = {"ours": {"idle_mb": ours.rss_mb()[0]}}
+        budget.take()
+        port = free_port()
+        floor = stack.spawn_floor(sys.executable, sim, port, workdir)
+        services.append(floor)
+        floor_url = f"http://127.0.0.1:{port}/mcp"
+        asyncio.run(stack.wait_floor(floor, floor_url))
+        memory: dict[str, Any] = {
+            "ours": {"idle_mb": ours.rss_mb()[0]},
+            "floor": {"idle_mb": floor.rss_mb()[0]},
+        }
         if peer_service is not None:
             memory["peer"] = {"idle_mb": peer_service.rss_mb()[0]}
 
@@ -168,18 +181,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["tokens"] = asyncio.run(tokens.measure(base, auth.headers, peer_url))
 
         print("latency and throughput ...", flush=True)
-        targets = latency.Targets(sim, base + "/mcp", ours, auth, peer_url, peer_service)
-        timing = latency.Timing.quick() if quick else latency.Timing()
-        levels = (1, 8) if quick else latency.LEVELS
-        cells, peaks = latency.measure(
-            targets, workdir, budget, ops=list(ops.OPERATIONS), levels=levels, timing=timing
+        targets = latency.Targets(
+            sim, sim_service, base + "/mcp", ours, auth, floor_url, floor, peer_url, peer_service
         )
+        timing = latency.Timing.quick() if quick else latency.Timing()
+        rows = latency.plan(quick)
+        rounds = 1 if quick else ROUNDS
+        results["method"] = {"timing": asdict(timing), "rounds": rounds, "rows": [asdict(r) for r in rows]}
+        cells, peaks = latency.measure(targets, workdir, budget, rows=rows, rounds=rounds, timing=timing)
         results["cells"] = cells
-        memory["ours"] |= {"load_peak_mb": peaks.get("ours"), "lifetime_peak_mb": ours.rss_mb()[1]}
+        servers = {"ours": (ours, ("ours-2025", "ours-2026")), "floor": (floor, ("floor",))}
         if peer_service is not None:
-            memory["peer"] |= {
-                "load_peak_mb": peaks.get("peer"),
-                "lifetime_peak_mb": peer_service.rss_mb()[1],
+            servers["peer"] = (peer_service, ("peer",))
+        for who, (service, names) in servers.items():
+            memory[who] |= {
+                "load_peak_mb": max((peaks[n] for n in names if n in peaks), default=None),
+                "lifetime_peak_mb": service.rss_mb()[1],
             }
         results["memory"] = memory
     results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")

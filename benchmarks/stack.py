@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks import ops
-from benchmarks.mcp_http import MCPHTTPError, MCPSession
+from benchmarks.mcp_http import EXCHANGE_ERA, MCPHTTPError, MCPSession
 from benchmarks.procs import Service, ServiceError, read_announcement, spawn
 
 _CLI = "from truenas_mcp.cli import main; main()"
@@ -153,9 +153,37 @@ def spawn_ours(
         "TRUENAS_MCP_MAX_ANSWER_BYTES": str(_MAX_ANSWER_BYTES),
         # One bench token is one caller; the per-caller limiter (120/min by default) would cap the load.
         "TRUENAS_MCP_RATE_LIMIT_PER_MINUTE": "0",
+        # ... and its session cap (16 by default) would refuse the 128 clients and the idle sessions.
+        "TRUENAS_MCP_MAX_SESSIONS_PER_PRINCIPAL": "1000",
         **auth.env,
     }
     return spawn(name, [python, "-c", _CLI, "serve"], workdir, env=env)
+
+
+def spawn_floor(python: str, sim: SimulatorInfo, port: int, workdir: Path, name: str = "floor") -> Service:
+    """The floor server (``benchmarks.floor``), logged in to the simulator like ours."""
+    env = {
+        "TRUENAS_URL": sim.url,
+        "TRUENAS_USERNAME": sim.username,
+        "TRUENAS_API_KEY_FILE": str(sim.key_file),
+    }
+    repo = Path(__file__).resolve().parents[1]
+    return spawn(name, [python, "-m", "benchmarks.floor", str(port)], workdir, env=env, cwd=repo)
+
+
+async def wait_floor(service: Service, url: str, timeout: float = 60.0) -> None:
+    """Poll the floor (every 5 ms, bounded) until it answers a real ``system_info`` call."""
+    deadline = time.monotonic() + timeout
+    while True:
+        service.check_alive()
+        try:
+            async with MCPSession(url, timeout=10, era=EXCHANGE_ERA) as session:
+                ops.check(ops.OPERATIONS["info"], ops.mcp_payload(await session.call_tool("system_info", {})))
+            return
+        except (ConnectionError, OSError):
+            if time.monotonic() > deadline:
+                raise ServiceError(f"{service.name}: no answer within {timeout:g} s") from None
+            await asyncio.sleep(0.005)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,9 @@ class Stack:
     auth: stack.MCPAuth
     ours: Service
     base: str  # http://127.0.0.1:PORT
+    floor: Service
+    floor_url: str
+    simulator: Service
 
     @property
     def mcp_url(self) -> str:
@@ -40,4 +43,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         base = f"http://127.0.0.1:{port}"
         asyncio.run(stack.wait_first_tools_list(ours, base + "/mcp", auth.headers))
         stack.wait_ready(ours, base)
-        yield Stack(sim, auth, ours, base)
+        floor_port = free_port()
+        floor = stack.spawn_floor(sys.executable, sim, floor_port, workdir)
+        services.append(floor)
+        floor_url = f"http://127.0.0.1:{floor_port}/mcp"
+        asyncio.run(stack.wait_floor(floor, floor_url))
+        yield Stack(sim, auth, ours, base, floor, floor_url, sim_service)

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from benchmarks import ops
-from benchmarks.mcp_http import MCPHTTPError, MCPSession, _answer, _Response
+from benchmarks.mcp_http import ERAS, EXCHANGE_ERA, SESSION_ERA, MCPHTTPError, MCPSession, _answer, _Response
 from benchmarks.tests.conftest import Stack
 
 
@@ -31,23 +31,31 @@ def test_answer_reads_a_json_body_and_refuses_other_content_types() -> None:
         _answer(_Response(200, {"content-type": "text/html"}, b"<html/>"), 1)
 
 
-async def test_session_lists_tools_and_calls_one_on_the_real_server(live: Stack) -> None:
-    async with MCPSession(live.mcp_url, headers=live.auth.headers) as session:
-        assert session.session_id
-        assert session.server_info["serverInfo"]["name"] == "truenas-mcp"
+@pytest.mark.parametrize("era", ERAS)
+async def test_each_era_lists_tools_and_gets_the_real_answers_from_the_server(live: Stack, era: str) -> None:
+    async with MCPSession(live.mcp_url, headers=live.auth.headers, era=era) as session:
         names = {tool["name"] for tool in await session.list_tools()}
         assert {"system_info", "zfs_snapshot_query", "app_start"} <= names
-        answer = ops.mcp_payload(await session.call_tool("system_info", {}))
-        ops.check(ops.OPERATIONS["info"], answer)
-        rows = ops.mcp_payload(await session.call_tool("zfs_snapshot_query", {"options": {"limit": 1000}}))
-        ops.check(ops.OPERATIONS["query"], rows)
+        for op in ops.OPERATIONS.values():
+            ops.check(op, ops.mcp_payload(await session.call_tool(op.tool, op.arguments)))
 
 
-async def test_tool_errors_and_protocol_errors_raise(live: Stack) -> None:
-    async with MCPSession(live.mcp_url, headers=live.auth.headers) as session:
+async def test_the_session_era_holds_a_session_and_the_exchange_era_none(live: Stack) -> None:
+    async with MCPSession(live.mcp_url, headers=live.auth.headers, era=SESSION_ERA) as session:
+        assert session.session_id and session.protocol_version == SESSION_ERA
+        assert session.server_info["serverInfo"]["name"] == "truenas-mcp"
+    async with MCPSession(live.mcp_url, headers=live.auth.headers, era=EXCHANGE_ERA) as single:
+        await single.call_tool("system_info", {})
+        assert single.session_id is None and single.protocol_version == EXCHANGE_ERA
+        assert EXCHANGE_ERA in (await single.request("server/discover"))["supportedVersions"]
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_tool_errors_and_protocol_errors_raise(live: Stack, era: str) -> None:
+    async with MCPSession(live.mcp_url, headers=live.auth.headers, era=era) as session:
         with pytest.raises(MCPHTTPError, match="tool app_start failed"):
             await session.call_tool("app_start", {})  # app_name is required
-        with pytest.raises(MCPHTTPError, match="JSON-RPC error"):
+        with pytest.raises(MCPHTTPError, match=r"JSON-RPC error|HTTP 404"):
             await session.request("no/such/method")
 
 
@@ -57,6 +65,8 @@ async def test_a_request_without_the_token_is_refused(live: Stack) -> None:
             pass
 
 
-def test_only_http_urls_are_accepted() -> None:
+def test_only_http_urls_and_known_eras_are_accepted() -> None:
     with pytest.raises(ValueError, match="url: expected http://"):
         asyncio.run(MCPSession("https://127.0.0.1:1/mcp").open())
+    with pytest.raises(ValueError, match="era: expected one of 2025-11-25, 2026-07-28"):
+        asyncio.run(MCPSession("http://127.0.0.1:1/mcp", era="2025-06-18").open())

@@ -100,13 +100,14 @@ class MCPSession:
         await self._post({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
     async def close(self) -> None:
-        writer, self._writer = self._writer, None
+        writer = self._writer
         if writer is None:
             return
         if self.session_id is not None:
             # Ending the session frees its state on the server; a server that ignores DELETE is fine too.
             with contextlib.suppress(OSError, MCPHTTPError, TimeoutError):
                 await asyncio.wait_for(self._send("DELETE", b""), 5)
+        self._writer = None
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()

@@ -370,3 +370,75 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [f"- {key}: {value}" for key, value in results.get("machine", {}).items()]
     lines += ["", "Raw numbers: `docs/benchmarks.json`. Profiling notes: `docs/profiling.md`.", ""]
     return "\n".join(lines)
+
+
+README_START = "<!-- bench-headline: written by `python -m benchmarks.run` from docs/benchmarks.json -->"
+README_END = "<!-- /bench-headline -->"
+
+
+def _cell_ms(cells: dict[tuple[str, Key], Cell], who: str, key: Key, field_: str) -> float | None:
+    cell = cells.get((who, key))
+    return None if cell is None else summary.median(getattr(cell, field_))
+
+
+def headline(results: dict[str, Any]) -> str:
+    """The README's performance summary: the same numbers and verdicts as docs/benchmarks.md."""
+    cells = summary.aggregate(results.get("cells", []))
+    judged = [t for t in summary.targets(results, cells) if t.met is not None]
+    missed = [t.what for t in judged if not t.met]
+    one, sixteen = ("info", 1, 0, False), ("info", 16, 0, False)
+    eras = list(summary.ERAS.items())
+
+    def both(key: Key, field_: str, fmt: str) -> str:
+        values = [(era, _cell_ms(cells, who, key, field_)) for who, era in eras]
+        return " / ".join(f"{fmt.format(v)} ({era})" for era, v in values if v is not None) or "–"
+
+    def other(who: str, key: Key, field_: str, fmt: str) -> str:
+        value = _cell_ms(cells, who, key, field_)
+        return "–" if value is None else fmt.format(value)
+
+    quick = " (**quick run: a harness smoke test, not numbers to quote**)" if results.get("quick") else ""
+    lines = [
+        f"- Run of {results.get('started', '?')}{quick}: **{len(judged) - len(missed)} of {len(judged)} "
+        "targets met** (table in docs/benchmarks.md).",
+        f"- Small `system.info` read, 1 client, p50: {both(one, 'p50', '{:.2f} ms')}; the floor "
+        f"{other('floor', one, 'p50', '{:.2f} ms')}, the peer {other('peer', one, 'p50', '{:.2f} ms')}.",
+        f"- Same read, 16 clients: {both(sixteen, 'rate', '{:,.0f} calls/s')}; the floor "
+        f"{other('floor', sixteen, 'rate', '{:,.0f}')}, "
+        f"the peer {other('peer', sixteen, 'rate', '{:,.0f}')}.",
+    ]
+    query = [k for k in summary.comparable_rows(cells) if k[0] == "query"]
+    if query:
+        key = query[0]
+        bound = any(c.sim_bound for (who, k), c in cells.items() if k == key)
+        lines.append(
+            f"- {ops.QUERY_ROWS:,}-row query, {key[1]} clients, server CPU per call: "
+            f"{both(key, 'cpu', '{:.1f} ms')}; the floor {other('floor', key, 'cpu', '{:.1f} ms')}, the peer "
+            f"{other('peer', key, 'cpu', '{:.1f} ms')}"
+            + (" (the simulator is the bottleneck of this row)." if bound else ".")
+        )
+    burst = [c for (who, k), c in cells.items() if who in summary.ERAS and k[3] and c.rss_peak_mb]
+    startup = summary.spread(s.get("first_tools_list_s") for s in results.get("startup", {}).get("ours", []))
+    idle_mb = results.get("memory", {}).get("ours", {}).get("idle_mb")
+    tail = []
+    if burst:
+        worst = max(burst, key=lambda c: c.rss_peak_mb or 0.0)
+        tail.append(f"peak RSS {worst.rss_peak_mb:.0f} MB with {worst.key[1]} concurrent 1,000-row answers")
+    if startup is not None:
+        tail.append(f"first `tools/list` {startup.median:.2f} s after start")
+    if idle_mb is not None:
+        tail.append(f"{idle_mb:.0f} MB idle")
+    if tail:
+        lines.append("- Memory and start-up: " + ", ".join(tail) + ".")
+    if missed:
+        lines.append("- Missed: " + "; ".join(missed) + ".")
+    return "\n".join(lines)
+
+
+def with_headline(readme: str, results: dict[str, Any]) -> str:
+    """``readme`` with its headline block replaced (unchanged text when it has no such block)."""
+    if README_START not in readme or README_END not in readme:
+        return readme
+    head, rest = readme.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    return f"{head}{README_START}\n{headline(results)}\n{README_END}{tail}"

@@ -50,6 +50,23 @@ async def test_the_session_era_holds_a_session_and_the_exchange_era_none(live: S
         assert EXCHANGE_ERA in (await single.request("server/discover"))["supportedVersions"]
 
 
+async def test_closing_a_session_ends_it_on_the_server(live: Stack) -> None:
+    """Cells open hundreds of sessions in a run: each must be gone when its worker closes it."""
+    session = MCPSession(live.mcp_url, headers=live.auth.headers, era=SESSION_ERA)
+    await session.open()
+    ended = session.session_id
+    await session.close()
+    again = MCPSession(live.mcp_url, headers=live.auth.headers, era=SESSION_ERA)
+    await again.open()
+    try:
+        again.session_id = ended  # the closed session's id, on a live connection
+        with pytest.raises(MCPHTTPError, match="HTTP 404"):
+            await again.call_tool("system_info", {})
+    finally:
+        again.session_id = None
+        await again.close()
+
+
 @pytest.mark.parametrize("era", ERAS)
 async def test_tool_errors_and_protocol_errors_raise(live: Stack, era: str) -> None:
     async with MCPSession(live.mcp_url, headers=live.auth.headers, era=era) as session:

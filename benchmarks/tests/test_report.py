@@ -133,3 +133,20 @@ def test_report_only_re_renders_from_the_json(tmp_path: Path) -> None:
     (tmp_path / "benchmarks.json").write_text(json.dumps(_results()))
     run.main(["--report-only", "--out", str(tmp_path)])
     assert (tmp_path / "benchmarks.md").read_text() == report.markdown(_results())
+
+
+def test_the_readme_headline_follows_the_numbers() -> None:
+    slow = report.headline(_results())
+    fast = report.headline(_results(ours_p50={"ours-2025": 0.6, "ours-2026": 0.6}))
+    readme = f"intro\n{report.README_START}\nold words\n{report.README_END}\nrest\n"
+
+    assert "1 client, p50: 2.80 ms (2025-11-25) / 4.00 ms (2026-07-28); the floor 1.02 ms" in slow
+    assert "Missed: " in slow and "small read p50 ÷ floor's, 1 client (2025-11-25)" in slow
+    assert "small read p50 ÷ floor's" not in fast.partition("Missed: ")[2]
+    assert "server CPU per call: 50.0 ms (2025-11-25) / 30.0 ms (2026-07-28); the floor 40.0 ms" in slow
+    assert "the peer 41.0 ms (the simulator is the bottleneck of this row)." in slow
+    assert "peak RSS 320 MB with 128 concurrent 1,000-row answers" in slow
+    updated = report.with_headline(readme, _results())
+    assert updated.startswith("intro\n") and updated.endswith("\nrest\n") and "old words" not in updated
+    assert report.with_headline(updated, _results()) == updated
+    assert report.with_headline("no block here", _results()) == "no block here"

@@ -454,7 +454,6 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
         if own_client:
             runtime.pool.start()
         await _announce_store(runtime.store, settings.replicas)
-        settle_heap()
         try:
             async with manager.run():
                 log.info(
@@ -565,7 +564,11 @@ GC_YOUNG_THRESHOLD = 20_000
 
 def settle_heap() -> None:
     """Exempt what start-up built (catalog, schemas, models: most of the heap, and permanent) from every
-    later collection, and collect the youngest generation less often."""
+    later collection, and collect the youngest generation less often.
+
+    For a process that is the server (``truenas-mcp serve``), called once the app is built: in a process
+    that builds apps repeatedly (tests, the demo) freezing would keep each one's leftovers forever.
+    """
     gc.collect()
     gc.freeze()
     _, older, oldest = gc.get_threshold()

@@ -108,7 +108,7 @@ def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from truenas_mcp.client import TrueNASClient
-    from truenas_mcp.server.app import build_app
+    from truenas_mcp.server.app import build_app, settle_heap
     from truenas_mcp.server.calls import ToolRuntime
     from truenas_mcp.server.credentials import CredentialPool
     from truenas_mcp.server.logs import configure_logging
@@ -137,6 +137,7 @@ def serve(config_file: Path | None, host: str | None, port: int | None) -> None:
     except (SettingsError, ClientConfigError, CatalogNotFound, ValueError) as exc:
         _fail(str(exc))
         return
+    settle_heap()
     uvicorn.run(
         app,
         host=settings.host,

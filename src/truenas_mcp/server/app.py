@@ -556,23 +556,16 @@ async def _announce_store(store: Store, replicas: int) -> None:
     log.info("shared state in " + store.describe(), extra={"replicas": replicas})
 
 
-# The collector's youngest generation runs after this many net allocations (CPython's default is 700).
-# A call allocates a few thousand short-lived containers that reference counting frees; at the default
-# the collector ran several times per call and its older generations walked every session's objects.
-GC_YOUNG_THRESHOLD = 20_000
-
-
 def settle_heap() -> None:
     """Exempt what start-up built (catalog, schemas, models: most of the heap, and permanent) from every
-    later collection, and collect the youngest generation less often.
+    later collection, so no collection of an older generation walks it again.
 
     For a process that is the server (``truenas-mcp serve``), called once the app is built: in a process
-    that builds apps repeatedly (tests, the demo) freezing would keep each one's leftovers forever.
+    that builds apps repeatedly (tests, the demo) freezing would keep each one's leftovers forever. The
+    collector's thresholds stay CPython's: raising the youngest one measured no better (docs/profiling.md).
     """
     gc.collect()
     gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 def _header_safe(text: str) -> str:

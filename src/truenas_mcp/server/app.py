@@ -225,6 +225,15 @@ def _state_principal(ctx: ServerRequestContext[Any, Any]) -> str | None:
     return principal_of(ctx.request if isinstance(ctx.request, Request) else None).key
 
 
+def _builtin_schema(profile: Profile, name: str) -> dict[str, Any] | None:
+    """The input schema of one of the server's own tools on ``profile``."""
+    for entry in profile.builtins:
+        if entry.name == name:
+            schema: dict[str, Any] = entry.definition["inputSchema"]
+            return schema
+    return None
+
+
 def call_arguments(
     runtime: ToolRuntime,
     listings: Listings,
@@ -237,18 +246,14 @@ def call_arguments(
     if family is None or arguments is None:
         return arguments
 
-    def served_schema(name: str) -> dict[str, Any] | None:
-        tool = runtime.catalog.by_name.get(name)
-        if tool is not None:
-            return presentation.input_schema(tool)
-        for entry in runtime.profiles.default.builtins:
-            if entry.name == name:
-                schema: dict[str, Any] = entry.definition["inputSchema"]
-                return schema
-        return None
-
+    tool = runtime.catalog.by_name.get(name)
+    served = (
+        presentation.input_schema(tool)
+        if tool is not None
+        else _builtin_schema(runtime.profiles.default, name)
+    )
     try:
-        return listings.portable.arguments(family, name, served_schema(name), dict(arguments))
+        return listings.portable.arguments(family, name, served, dict(arguments))
     except portable.PortableError as exc:
         return error_result(f"{name}: {exc}")
 
@@ -287,13 +292,7 @@ def build_server(
 
     def input_schema(name: str) -> dict[str, Any] | None:
         tool = runtime.catalog.by_name.get(name)
-        if tool is not None:
-            return tool.input_schema
-        for entry in default.builtins:
-            if entry.name == name:
-                schema: dict[str, Any] = entry.definition["inputSchema"]
-                return schema
-        return None
+        return tool.input_schema if tool is not None else _builtin_schema(default, name)
 
     server: Server[Any] = Server(
         "truenas-mcp",
@@ -420,9 +419,7 @@ def build_app(runtime: ToolRuntime, *, own_client: bool = True) -> Starlette:
 
     # Encoded once: the stamp is the same on every 2026-07-28 answer.
     stamp = orjson.Fragment(orjson.dumps(server.server_info_stamp))
-    direct = DirectAnswers(
-        runtime.catalog, manager, runtime.call, direct_arguments, lambda: stamp, runtime.answers
-    )
+    direct = DirectAnswers(runtime.catalog, manager, runtime.call, direct_arguments, stamp, runtime.answers)
 
     def route(resolve: Callable[[Scope], Profile]) -> ProfileRoute:
         return ProfileRoute(resolve, transport, profiles.named, runtime, direct)

@@ -93,7 +93,7 @@ class DirectAnswers:
         manager: CappedSessionManager,
         call: CallFn,
         prepare: PrepareFn,
-        server_info: Callable[[], Any],
+        server_info: Any,
         answers: AnswerBudget,
     ) -> None:
         self._answers = answers
@@ -186,7 +186,7 @@ class DirectAnswers:
                 result.setdefault("resultType", "complete")
                 meta = result.get("_meta")
                 stamped = dict(meta) if isinstance(meta, dict) else {}
-                stamped[SERVER_INFO_META_KEY] = self._server_info()
+                stamped[SERVER_INFO_META_KEY] = self._server_info
                 result["_meta"] = stamped
             await _reply(send, decoded["id"], result, [])
 

@@ -150,11 +150,11 @@ class Executor:
                 raise ToolError(_busy_message(tool, lease.budget.total), "busy")
         shaped = shaping.shape_result(tool, result, plan, cap, clean=clean, busy=busy)
         if shaped.error is not None:
-            if busy:
-                raise ToolError(_busy_message(tool, self.settings.answer_bytes_in_flight), "busy")
+            if lease is not None and busy:
+                raise ToolError(_busy_message(tool, lease.budget.total), "busy")
             raise ToolError(shaped.error, "too_large")
         if lease is not None:
-            lease.take(len(shaped.text))
+            lease.take(shaped.size)
         return text_result(shaped.structured, shaped.text, same=True)
 
     async def _record(

@@ -66,6 +66,11 @@ def encode(structured: dict[str, Any], *, clean: bool = True) -> tuple[dict[str,
     text says, so it is re-read from the text when such a value was met. ``clean=False`` skips that
     copy for a reply written from the text itself (:class:`~truenas_mcp.server.results.ToolResult`).
     """
+    structured, data = _encode(structured, clean)
+    return structured, data.decode()
+
+
+def _encode(structured: dict[str, Any], clean: bool) -> tuple[dict[str, Any], bytes]:
     converted = False
 
     def default(value: Any) -> Any:
@@ -77,7 +82,7 @@ def encode(structured: dict[str, Any], *, clean: bool = True) -> tuple[dict[str,
     if converted and clean:
         # orjson reads integers beyond 64 bits as floats; such an answer was written by json.
         structured = orjson.loads(data) if fits else json.loads(data)
-    return structured, data.decode()
+    return structured, data
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +122,7 @@ class Shaped:
     structured: dict[str, Any] | None
     text: str
     error: str | None = None
+    size: int = 0  # bytes of ``text`` as UTF-8
 
 
 def _note(returned: int, next_offset: int | None, why: str) -> str:
@@ -156,12 +162,12 @@ def shape_result(
     structured: dict[str, Any] = {"result": result, **(extra or {})}
     if page is not None:
         structured["page"] = page
-    structured, text = encode(structured, clean=clean)
-    if len(text.encode()) <= max_bytes:
-        return Shaped(structured, text)
+    structured, data = _encode(structured, clean)
+    size = len(data)
+    if size <= max_bytes:
+        return Shaped(structured, data.decode(), size=size)
     if isinstance(result, list) and is_paged(tool):
         return _cut_rows(result, plan, max_bytes, extra, clean, busy)
-    size = len(text.encode())
     message = (
         f"{tool.name}: the answer is {size} bytes of JSON, above this server's cap of {max_bytes} bytes. "
         + (
@@ -207,5 +213,5 @@ def _cut_rows(
             else f"the answer was cut to fit {max_bytes} bytes",
         ),
     }
-    structured, text = encode({"result": kept, **(extra or {}), "page": page}, clean=clean)
-    return Shaped(structured, text)
+    structured, data = _encode({"result": kept, **(extra or {}), "page": page}, clean)
+    return Shaped(structured, data.decode(), size=len(data))
